@@ -1,0 +1,185 @@
+//! `LroBody`: the inner body unread, or the bytes the layer had to read, replayed exactly.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+pin_project! {
+    /// The response body of an [`Lro`](crate::Lro) service.
+    ///
+    /// Pass-through and final-GET responses stream the inner body unread; a body the layer
+    /// read to find a status is replayed byte for byte, followed by the unread rest when it was
+    /// larger than the inspection cap.
+    ///
+    /// ```
+    /// use http_body::Body;
+    /// let empty = tower_lro::LroBody::<String>::empty();
+    /// assert!(empty.is_end_stream());
+    /// ```
+    pub struct LroBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<B> {
+        Inner { #[pin] body: B },
+        Replay { data: Option<Bytes>, trailers: Option<HeaderMap> },
+        Prefixed { data: Option<Bytes>, rest: Pin<Box<B>> },
+        Empty,
+    }
+}
+
+impl<B> LroBody<B> {
+    pub(crate) fn inner(body: B) -> Self {
+        LroBody {
+            kind: Kind::Inner { body },
+        }
+    }
+
+    pub(crate) fn replay(data: Bytes, trailers: Option<HeaderMap>) -> Self {
+        LroBody {
+            kind: Kind::Replay {
+                data: Some(data).filter(|d| !d.is_empty()),
+                trailers,
+            },
+        }
+    }
+
+    pub(crate) fn prefixed(data: Bytes, rest: Pin<Box<B>>) -> Self {
+        LroBody {
+            kind: Kind::Prefixed {
+                data: Some(data).filter(|d| !d.is_empty()),
+                rest,
+            },
+        }
+    }
+
+    /// A body with no bytes, as the layer's synthesized `204 No Content` has.
+    ///
+    /// ```
+    /// let body = tower_lro::LroBody::<String>::empty();
+    /// # let _ = body;
+    /// ```
+    pub fn empty() -> Self {
+        LroBody { kind: Kind::Empty }
+    }
+}
+
+impl<B: Default> Default for LroBody<B> {
+    fn default() -> Self {
+        LroBody::inner(B::default())
+    }
+}
+
+impl<B: std::fmt::Debug> std::fmt::Debug for LroBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            Kind::Inner { body } => f.debug_tuple("LroBody::Inner").field(body).finish(),
+            Kind::Replay { data, .. } => f
+                .debug_struct("LroBody::Replay")
+                .field("len", &data.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            Kind::Prefixed { data, rest } => f
+                .debug_struct("LroBody::Prefixed")
+                .field("len", &data.as_ref().map_or(0, Bytes::len))
+                .field("rest", rest)
+                .finish(),
+            Kind::Empty => f.write_str("LroBody::Empty"),
+        }
+    }
+}
+
+impl<B> Body for LroBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Inner { body } => body.poll_frame(cx),
+            KindProj::Replay { data, trailers } => {
+                if let Some(data) = data.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))))
+            }
+            KindProj::Prefixed { data, rest } => {
+                if let Some(data) = data.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                rest.as_mut().poll_frame(cx)
+            }
+            KindProj::Empty => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Inner { body } => body.is_end_stream(),
+            Kind::Replay { data, trailers } => data.is_none() && trailers.is_none(),
+            Kind::Prefixed { data, rest } => data.is_none() && rest.is_end_stream(),
+            Kind::Empty => true,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let len = |d: &Option<Bytes>| d.as_ref().map_or(0, |d| d.len() as u64);
+        match &self.kind {
+            Kind::Inner { body } => body.size_hint(),
+            Kind::Replay { data, .. } => SizeHint::with_exact(len(data)),
+            Kind::Prefixed { data, rest } => {
+                let inner = rest.size_hint();
+                let mut hint = SizeHint::new();
+                hint.set_lower(inner.lower().saturating_add(len(data)));
+                if let Some(upper) = inner.upper() {
+                    hint.set_upper(upper.saturating_add(len(data)));
+                }
+                hint
+            }
+            Kind::Empty => SizeHint::with_exact(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{BodyExt, Full};
+
+    #[tokio::test]
+    async fn replays_bytes_and_trailers() {
+        let mut t = HeaderMap::new();
+        t.insert("x-t", "1".parse().unwrap());
+        let body = LroBody::<Full<Bytes>>::replay(Bytes::from_static(b"abc"), Some(t.clone()));
+        assert_eq!(body.size_hint().exact(), Some(3));
+        let collected = body.collect().await.unwrap();
+        assert_eq!(collected.trailers(), Some(&t));
+        assert_eq!(collected.to_bytes(), "abc");
+    }
+
+    #[tokio::test]
+    async fn prefix_then_rest() {
+        let rest = Box::pin(Full::new(Bytes::from_static(b"def")));
+        let body = LroBody::prefixed(Bytes::from_static(b"abc"), rest);
+        assert_eq!(body.size_hint().exact(), Some(6));
+        assert_eq!(body.collect().await.unwrap().to_bytes(), "abcdef");
+    }
+
+    #[tokio::test]
+    async fn inner_and_empty() {
+        let body = LroBody::inner(Full::new(Bytes::from_static(b"x")));
+        assert_eq!(body.collect().await.unwrap().to_bytes(), "x");
+        let empty = LroBody::<Full<Bytes>>::empty();
+        assert_eq!(empty.size_hint().exact(), Some(0));
+        assert!(empty.collect().await.unwrap().to_bytes().is_empty());
+    }
+}

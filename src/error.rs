@@ -1,0 +1,356 @@
+//! The typed error of a long-running operation, and configuration errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, Uri};
+
+/// What went wrong with a long-running operation.
+///
+/// ```
+/// use tower_lro::ErrorKind;
+/// assert_eq!(ErrorKind::OperationFailed.as_str(), "OperationFailed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The service reported the operation `Failed`, or a Location poll answered with an error.
+    OperationFailed,
+    /// The service reported the operation `Canceled`.
+    OperationCanceled,
+    /// A status-monitor poll failed (a non-transient error status, or transient ones past the limit).
+    PollFailed,
+    /// The GET of the final result failed.
+    FinalGetFailed,
+    /// A status-monitor body was not JSON.
+    InvalidStatusBody,
+    /// A status-monitor response had no string `status`.
+    MissingStatus,
+    /// No usable monitor, Location or result URL where one was needed.
+    InvalidPollingUrl,
+    /// A URL the layer was about to request is not on the original request's origin.
+    CrossOriginPollingUrl,
+    /// Strict mode: a POST/DELETE answered 202 without any monitor header.
+    MissingPollingUrl,
+    /// `max_polls` or `max_duration` was reached.
+    TimedOut,
+    /// A status-monitor body was larger than the body cap.
+    BodyTooLarge,
+}
+
+impl ErrorKind {
+    /// The kind's name, as used in the contract.
+    ///
+    /// ```
+    /// assert_eq!(tower_lro::ErrorKind::TimedOut.as_str(), "TimedOut");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::OperationFailed => "OperationFailed",
+            ErrorKind::OperationCanceled => "OperationCanceled",
+            ErrorKind::PollFailed => "PollFailed",
+            ErrorKind::FinalGetFailed => "FinalGetFailed",
+            ErrorKind::InvalidStatusBody => "InvalidStatusBody",
+            ErrorKind::MissingStatus => "MissingStatus",
+            ErrorKind::InvalidPollingUrl => "InvalidPollingUrl",
+            ErrorKind::CrossOriginPollingUrl => "CrossOriginPollingUrl",
+            ErrorKind::MissingPollingUrl => "MissingPollingUrl",
+            ErrorKind::TimedOut => "TimedOut",
+            ErrorKind::BodyTooLarge => "BodyTooLarge",
+        }
+    }
+
+    fn phrase(self) -> &'static str {
+        match self {
+            ErrorKind::OperationFailed => "long-running operation failed",
+            ErrorKind::OperationCanceled => "long-running operation was canceled",
+            ErrorKind::PollFailed => "polling the long-running operation failed",
+            ErrorKind::FinalGetFailed => "fetching the long-running operation's result failed",
+            ErrorKind::InvalidStatusBody => "status monitor answered with a body that is not JSON",
+            ErrorKind::MissingStatus => "status monitor answered without a status",
+            ErrorKind::InvalidPollingUrl => "no usable polling URL",
+            ErrorKind::CrossOriginPollingUrl => "refused a polling URL on another origin",
+            ErrorKind::MissingPollingUrl => "202 Accepted without a polling URL",
+            ErrorKind::TimedOut => "long-running operation exceeded its limit",
+            ErrorKind::BodyTooLarge => "status monitor body exceeds the body cap",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A long-running operation that did not succeed.
+///
+/// The layer's errors are `tower::BoxError`s; LRO failures downcast to this type, while errors of
+/// the inner service pass through unchanged. Everything the server said last is kept, and the
+/// monitor URL lets a caller look the operation up again.
+///
+/// ```
+/// # async fn run(err: tower::BoxError) {
+/// use tower_lro::{ErrorKind, LroError};
+/// if let Some(lro) = err.downcast_ref::<LroError>() {
+///     if lro.kind() == ErrorKind::OperationFailed {
+///         eprintln!("{} ({:?})", lro.message().unwrap_or("-"), lro.code());
+///     }
+/// }
+/// # }
+/// ```
+pub struct LroError {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    code: Option<String>,
+    message: Option<String>,
+    detail: Option<String>,
+    monitor_url: Option<Uri>,
+    polls: u32,
+    elapsed: Duration,
+    status: Option<StatusCode>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// How much of a body the `Display` of an error without code and message shows.
+const BODY_EXCERPT: usize = 1024;
+
+impl LroError {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        LroError {
+            inner: Box::new(Inner {
+                kind,
+                code: None,
+                message: None,
+                detail: None,
+                monitor_url: None,
+                polls: 0,
+                elapsed: Duration::ZERO,
+                status: None,
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn with_service_error(mut self, code: Option<&str>, message: Option<&str>) -> Self {
+        self.inner.code = code.map(str::to_owned);
+        self.inner.message = message.map(str::to_owned);
+        self
+    }
+
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.inner.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn with_progress(mut self, monitor_url: Option<Uri>, polls: u32, elapsed: Duration) -> Self {
+        self.inner.monitor_url = monitor_url;
+        self.inner.polls = polls;
+        self.inner.elapsed = elapsed;
+        self
+    }
+
+    pub(crate) fn with_response(mut self, status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        self.inner.status = Some(status);
+        self.inner.headers = headers;
+        self.inner.body = body;
+        self
+    }
+
+    /// What went wrong.
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) {
+    /// match e.kind() {
+    ///     tower_lro::ErrorKind::TimedOut => { /* resume later from e.monitor_url() */ }
+    ///     _ => {}
+    /// }
+    /// # }
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The service's error code (`error.code`, `Error.Code`, else a top-level `code`).
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) { let _code: Option<&str> = e.code(); }
+    /// ```
+    pub fn code(&self) -> Option<&str> {
+        self.inner.code.as_deref()
+    }
+
+    /// The service's error message (`error.message`, `Error.Message`, else a top-level `message`).
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) { let _msg: Option<&str> = e.message(); }
+    /// ```
+    pub fn message(&self) -> Option<&str> {
+        self.inner.message.as_deref()
+    }
+
+    /// The status-monitor (or Location, or resource) URL being polled, when there was one.
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) { if let Some(url) = e.monitor_url() { println!("{url}"); } }
+    /// ```
+    pub fn monitor_url(&self) -> Option<&Uri> {
+        self.inner.monitor_url.as_ref()
+    }
+
+    /// How many poll requests were sent (transient retries included).
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) { let _n: u32 = e.polls(); }
+    /// ```
+    pub fn polls(&self) -> u32 {
+        self.inner.polls
+    }
+
+    /// Time from the original response to the error.
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) { let _t: std::time::Duration = e.elapsed(); }
+    /// ```
+    pub fn elapsed(&self) -> Duration {
+        self.inner.elapsed
+    }
+
+    /// The HTTP status of the last response, when the error came from one.
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) { let _s: Option<http::StatusCode> = e.status(); }
+    /// ```
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The headers of the last response (empty when there was none).
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) { let _h: &http::HeaderMap = e.headers(); }
+    /// ```
+    pub fn headers(&self) -> &HeaderMap {
+        &self.inner.headers
+    }
+
+    /// The body of the last response, as far as it was read (bounded by the body cap).
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) { let _b: &[u8] = e.body(); }
+    /// ```
+    pub fn body(&self) -> &[u8] {
+        &self.inner.body
+    }
+}
+
+impl fmt::Debug for LroError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("LroError")
+            .field("kind", &i.kind)
+            .field("code", &i.code)
+            .field("message", &i.message)
+            .field("detail", &i.detail)
+            .field("monitor_url", &i.monitor_url)
+            .field("polls", &i.polls)
+            .field("elapsed", &i.elapsed)
+            .field("status", &i.status)
+            .field("body_len", &i.body.len())
+            .finish()
+    }
+}
+
+impl fmt::Display for LroError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.write_str(i.kind.phrase())?;
+        if let Some(detail) = &i.detail {
+            write!(f, ": {detail}")?;
+        }
+        if let Some(code) = &i.code {
+            write!(f, ": {code}")?;
+        }
+        if let Some(message) = &i.message {
+            write!(f, ": {message}")?;
+        }
+        if let Some(status) = i.status {
+            write!(f, " (HTTP {}", status.as_u16())?;
+        } else {
+            f.write_str(" (")?;
+        }
+        if let Some(url) = &i.monitor_url {
+            if i.status.is_some() {
+                f.write_str(", ")?;
+            }
+            write!(f, "monitor {url}")?;
+        } else if i.status.is_none() {
+            f.write_str("no monitor")?;
+        }
+        write!(f, ", {} polls, {:?})", i.polls, i.elapsed)?;
+        if i.code.is_none() && i.message.is_none() && !i.body.is_empty() {
+            let end = i.body.len().min(BODY_EXCERPT);
+            write!(f, ": {}", String::from_utf8_lossy(&i.body[..end]))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LroError {}
+
+/// A configuration that the layer refuses (for example a zero poll interval).
+///
+/// ```
+/// let err = tower_lro::PollSchedule::fixed(std::time::Duration::ZERO).unwrap_err();
+/// assert!(err.to_string().contains("above zero"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    reason: &'static str,
+}
+
+impl ConfigError {
+    pub(crate) fn new(reason: &'static str) -> Self {
+        ConfigError { reason }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid LRO configuration: {}", self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_code_message_and_context() {
+        let e = LroError::new(ErrorKind::OperationFailed)
+            .with_service_error(Some("Conflict"), Some("in use"))
+            .with_progress(Some(Uri::from_static("https://h/op")), 3, Duration::from_secs(2))
+            .with_response(StatusCode::OK, HeaderMap::new(), Bytes::from_static(b"{}"));
+        let s = e.to_string();
+        assert!(s.contains("Conflict: in use"), "{s}");
+        assert!(s.contains("https://h/op") && s.contains("3 polls") && s.contains("HTTP 200"), "{s}");
+        assert!(!s.contains("{}"), "{s}");
+    }
+
+    #[test]
+    fn display_shows_a_bounded_body_without_code() {
+        let body = Bytes::from(vec![b'x'; 5000]);
+        let e = LroError::new(ErrorKind::PollFailed).with_response(StatusCode::BAD_REQUEST, HeaderMap::new(), body);
+        let s = e.to_string();
+        assert_eq!(s.matches('x').count(), BODY_EXCERPT);
+        assert_eq!(e.body().len(), 5000);
+    }
+}

@@ -1,0 +1,245 @@
+//! `ResponseFuture`: carries out the steps the operation asks for.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::{response, HeaderMap, Request, Response, StatusCode};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+use tower::util::Oneshot;
+use tower::{BoxError, Service};
+
+use crate::operation::{Next, Operation, Seen};
+use crate::LroBody;
+
+pin_project! {
+    /// The response future of [`Lro`](crate::Lro).
+    ///
+    /// Dropping it stops polling at once; the operation goes on at the server.
+    ///
+    /// ```
+    /// # use tower::{Service, ServiceExt};
+    /// # async fn run() {
+    /// # let client = tower::service_fn(|_: http::Request<String>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let mut service = tower_lro::Lro::new(client);
+    /// let future: tower_lro::ResponseFuture<_, String, String> =
+    ///     service.ready().await.unwrap().call(http::Request::new(String::new()));
+    /// let _response = future.await.unwrap();
+    /// # }
+    /// ```
+    pub struct ResponseFuture<S, ReqBody, ResBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S::Future, Oneshot<S, Request<ReqBody>>>,
+        run: Option<Box<Run<S, ResBody>>>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, O> {
+        Call { #[pin] future: F },
+        Poll { #[pin] future: O },
+        Read,
+        Wait { #[pin] sleep: Sleep },
+        Done,
+    }
+}
+
+/// Everything an operation needs beyond the pass-through path, kept off that path.
+struct Run<S, B> {
+    operation: Box<Operation>,
+    service: S,
+    head: Option<response::Parts>,
+    body: Option<Pin<Box<B>>>,
+    buf: BytesMut,
+    trailers: Option<HeaderMap>,
+    cap: usize,
+}
+
+impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn pass_through(future: S::Future) -> Self {
+        ResponseFuture {
+            state: State::Call { future },
+            run: None,
+        }
+    }
+
+    pub(crate) fn operation(future: S::Future, service: S, operation: Box<Operation>) -> Self {
+        ResponseFuture {
+            state: State::Call { future },
+            run: Some(Box::new(Run {
+                operation,
+                service,
+                head: None,
+                body: None,
+                buf: BytesMut::new(),
+                trailers: None,
+                cap: 0,
+            })),
+        }
+    }
+}
+
+/// What the driver does after a step.
+enum Step<B> {
+    Ready(Result<Response<LroBody<B>>, BoxError>),
+    Read,
+    Send { delay: Duration },
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody, ResBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    S::Error: Into<BoxError>,
+    ReqBody: Default,
+    ResBody: Body<Data = Bytes>,
+    ResBody::Error: Into<BoxError>,
+{
+    type Output = Result<Response<LroBody<ResBody>>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let step = match (this.state.as_mut().project(), this.run.as_deref_mut()) {
+                (StateProj::Call { future }, None) => {
+                    let result = ready!(future.poll(cx)).map_err(Into::into);
+                    Step::Ready(result.map(|r| r.map(LroBody::inner)))
+                }
+                (StateProj::Call { future }, Some(run)) => {
+                    let result = ready!(future.poll(cx)).map_err(Into::into);
+                    on_head(run, result)
+                }
+                (StateProj::Poll { future }, Some(run)) => {
+                    let result = ready!(future.poll(cx)).map_err(Into::into);
+                    on_head(run, result)
+                }
+                (StateProj::Read, Some(run)) => ready!(read(run, cx)),
+                (StateProj::Wait { sleep }, Some(_)) => {
+                    ready!(sleep.poll(cx));
+                    Step::Send { delay: Duration::ZERO }
+                }
+                (StateProj::Done, _) => {
+                    return Poll::Ready(Err("tower-lro: response future polled after completion".into()))
+                }
+                (_, None) => Step::Ready(Err("tower-lro: operation state lost".into())),
+            };
+            match step {
+                Step::Ready(result) => {
+                    this.state.set(State::Done);
+                    return Poll::Ready(result);
+                }
+                Step::Read => this.state.set(State::Read),
+                Step::Send { delay } if !delay.is_zero() => this.state.set(State::Wait {
+                    sleep: tokio::time::sleep(delay),
+                }),
+                Step::Send { .. } => {
+                    if let Some(run) = this.run.as_deref_mut() {
+                        // Each request goes through its own clone, readied by `Oneshot`.
+                        let future = Oneshot::new(run.service.clone(), run.operation.request());
+                        this.state.set(State::Poll { future });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A response head arrived: read its body when the operation wants it, else decide now.
+fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> Step<B> {
+    let response = match result {
+        Ok(response) => response,
+        Err(e) => return Step::Ready(Err(e)),
+    };
+    let (head, body) = response.into_parts();
+    match run.operation.body_cap(&head) {
+        Some(cap) => {
+            run.head = Some(head);
+            run.body = Some(Box::pin(body));
+            run.buf.clear();
+            run.trailers = None;
+            run.cap = cap;
+            Step::Read
+        }
+        None => {
+            let next = run.operation.on_response(&head, Seen::Unread, Instant::now(), SystemTime::now());
+            finish(run, next, head, || LroBody::inner(body))
+        }
+    }
+}
+
+/// Reads the body (up to the cap) of the response head in `run`, then decides.
+fn read<S, B>(run: &mut Run<S, B>, cx: &mut Context<'_>) -> Poll<Step<B>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let Some(body) = run.body.as_mut() else {
+        return Poll::Ready(Step::Ready(Err("tower-lro: body state lost".into())));
+    };
+    let over = loop {
+        match ready!(body.as_mut().poll_frame(cx)) {
+            None => break false,
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    run.buf.extend_from_slice(&data);
+                    if run.buf.len() > run.cap {
+                        break true;
+                    }
+                }
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        run.trailers = Some(trailers);
+                    }
+                }
+            },
+            Some(Err(e)) => return Poll::Ready(Step::Ready(Err(e.into()))),
+        }
+    };
+    let Some(head) = run.head.take() else {
+        return Poll::Ready(Step::Ready(Err("tower-lro: response head lost".into())));
+    };
+    let seen = if over { Seen::Partial(&run.buf) } else { Seen::Whole(&run.buf) };
+    let next = run.operation.on_response(&head, seen, Instant::now(), SystemTime::now());
+    let data = run.buf.split().freeze();
+    let rest = run.body.take();
+    let trailers = run.trailers.take();
+    Poll::Ready(finish(run, next, head, move || match (over, rest) {
+        (true, Some(rest)) => LroBody::prefixed(data, rest),
+        _ => LroBody::replay(data, trailers),
+    }))
+}
+
+/// Carries out the operation's decision about the response `head` (whose body `body` makes).
+fn finish<S, B>(run: &mut Run<S, B>, next: Next, mut head: response::Parts, body: impl FnOnce() -> LroBody<B>) -> Step<B> {
+    match next {
+        Next::PassThrough => Step::Ready(Ok(Response::from_parts(head, body()))),
+        Next::Get { delay } => Step::Send { delay },
+        Next::Return { status } => {
+            if let Some(status) = status {
+                head.status = status;
+            }
+            head.extensions.insert(run.operation.info());
+            Step::Ready(Ok(Response::from_parts(head, body())))
+        }
+        Next::ReturnNoContent => {
+            let mut response = Response::new(LroBody::empty());
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            *response.version_mut() = head.version;
+            response.extensions_mut().insert(run.operation.info());
+            Step::Ready(Ok(response))
+        }
+        Next::Fail(error) => Step::Ready(Err(Box::new(error))),
+    }
+}

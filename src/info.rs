@@ -1,0 +1,146 @@
+//! The response extension that says what the layer did.
+
+use std::time::Duration;
+
+use http::Uri;
+
+/// How an operation was watched.
+///
+/// ```
+/// assert_eq!(tower_lro::MonitorKind::Location.header_name(), Some("location"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MonitorKind {
+    /// An `Azure-AsyncOperation` status monitor.
+    AzureAsyncOperation,
+    /// An `Operation-Location` status monitor.
+    OperationLocation,
+    /// The `Location` URL, which answers 202 until it answers with the result.
+    Location,
+    /// The original URL, polled for its `provisioningState`.
+    ProvisioningState,
+}
+
+impl MonitorKind {
+    /// The response header that names this monitor (none for provisioningState polling).
+    ///
+    /// ```
+    /// assert_eq!(tower_lro::MonitorKind::ProvisioningState.header_name(), None);
+    /// ```
+    pub fn header_name(self) -> Option<&'static str> {
+        match self {
+            MonitorKind::AzureAsyncOperation => Some("azure-asyncoperation"),
+            MonitorKind::OperationLocation => Some("operation-location"),
+            MonitorKind::Location => Some("location"),
+            MonitorKind::ProvisioningState => None,
+        }
+    }
+}
+
+/// What happened to a long-running operation: in the extensions of every response the layer
+/// resolved (never on responses it passed through).
+///
+/// ```
+/// # fn f<B>(response: http::Response<B>) {
+/// if let Some(info) = response.extensions().get::<tower_lro::LroInfo>() {
+///     println!("{:?} {} after {} polls", info.monitor_kind(), info.monitor_url(), info.polls());
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct LroInfo {
+    pub(crate) monitor_kind: MonitorKind,
+    pub(crate) monitor_url: Uri,
+    pub(crate) polls: u32,
+    pub(crate) transient_retries: u32,
+    pub(crate) total_wait: Duration,
+    pub(crate) status: Option<String>,
+    pub(crate) percent_complete: Option<f64>,
+    pub(crate) final_url: Option<Uri>,
+    pub(crate) gone_on_404: bool,
+}
+
+impl LroInfo {
+    /// Which monitor the operation was watched through.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _k = i.monitor_kind(); }
+    /// ```
+    pub fn monitor_kind(&self) -> MonitorKind {
+        self.monitor_kind
+    }
+
+    /// The last monitor URL polled (or that would have been, when none was needed).
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { println!("{}", i.monitor_url()); }
+    /// ```
+    pub fn monitor_url(&self) -> &Uri {
+        &self.monitor_url
+    }
+
+    /// Poll requests sent (transient retries included, the final GET not).
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _n = i.polls(); }
+    /// ```
+    pub fn polls(&self) -> u32 {
+        self.polls
+    }
+
+    /// Requests repeated after a transient answer (408, 429, 500, 502, 503, 504).
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _n = i.transient_retries(); }
+    /// ```
+    pub fn transient_retries(&self) -> u32 {
+        self.transient_retries
+    }
+
+    /// Total time spent waiting between requests.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _t = i.total_wait(); }
+    /// ```
+    pub fn total_wait(&self) -> Duration {
+        self.total_wait
+    }
+
+    /// The last status or provisioningState word the service sent.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { assert!(i.status().is_none_or(|s| !s.is_empty())); }
+    /// ```
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
+    }
+
+    /// The last `percentComplete` the service sent.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _p: Option<f64> = i.percent_complete(); }
+    /// ```
+    pub fn percent_complete(&self) -> Option<f64> {
+        self.percent_complete
+    }
+
+    /// The URL of the final GET, when one was made.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _u = i.final_url(); }
+    /// ```
+    pub fn final_url(&self) -> Option<&Uri> {
+        self.final_url.as_ref()
+    }
+
+    /// True when a DELETE was reported done because its resource answered 404 (the response
+    /// is then a synthesized `204 No Content`).
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _g = i.gone_on_404(); }
+    /// ```
+    pub fn gone_on_404(&self) -> bool {
+        self.gone_on_404
+    }
+}

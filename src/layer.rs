@@ -1,0 +1,404 @@
+//! `LroLayer`, its configuration, and the `Lro<S>` service.
+
+use std::mem;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Method, Request, Response};
+use tower::{BoxError, Layer, Service};
+
+use crate::error::ConfigError;
+use crate::future::ResponseFuture;
+use crate::operation::Operation;
+use crate::options::FinalStateVia;
+use crate::wire::retry_after::PollSchedule;
+use crate::wire::url::AllowedOrigin;
+use crate::LroBody;
+
+/// The layer's settings, shared by every request through an `Arc`.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) schedule: PollSchedule,
+    pub(crate) max_interval: Duration,
+    pub(crate) max_duration: Option<Duration>,
+    pub(crate) max_polls: Option<u32>,
+    pub(crate) max_transient_retries: u32,
+    pub(crate) final_state_via: Option<FinalStateVia>,
+    pub(crate) inspect_cap: usize,
+    pub(crate) body_cap: usize,
+    pub(crate) strict: bool,
+    pub(crate) allowed: Vec<AllowedOrigin>,
+    pub(crate) any_404_after_delete: bool,
+    pub(crate) add_api_version: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            schedule: PollSchedule::default(),
+            max_interval: Duration::from_secs(600),
+            max_duration: None,
+            max_polls: None,
+            max_transient_retries: 3,
+            final_state_via: None,
+            inspect_cap: 1 << 20,
+            body_cap: 1 << 20,
+            strict: false,
+            allowed: Vec::new(),
+            any_404_after_delete: false,
+            add_api_version: false,
+        }
+    }
+}
+
+/// Resolves Azure-style long-running operations below a single request.
+///
+/// Responses that start an operation are polled through clones of the inner service until the
+/// operation ends; the caller gets the final response or an [`LroError`](crate::LroError).
+///
+/// ```
+/// use tower::ServiceBuilder;
+/// use tower_lro::LroLayer;
+/// # let client = tower::service_fn(|_: http::Request<String>| async {
+/// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// # });
+/// let service = ServiceBuilder::new().layer(LroLayer::new()).service(client);
+/// # let _ = service;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct LroLayer {
+    config: Arc<Config>,
+}
+
+impl LroLayer {
+    /// A layer with the default settings of the contract.
+    ///
+    /// ```
+    /// let layer = tower_lro::LroLayer::new();
+    /// # let _ = layer;
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts a configuration; [`LroLayerBuilder::build`] checks it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = tower_lro::LroLayer::builder()
+    ///     .max_duration(Duration::from_secs(3600))
+    ///     .max_transient_retries(0) // a retry layer sits below
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
+    pub fn builder() -> LroLayerBuilder {
+        LroLayerBuilder {
+            config: Config::default(),
+        }
+    }
+}
+
+impl<S> Layer<S> for LroLayer {
+    type Service = Lro<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Lro {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// Configuration of an [`LroLayer`]; every setter has a default from the contract.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_lro::{AllowedOrigin, FinalStateVia, LroLayer, PollSchedule};
+///
+/// let layer = LroLayer::builder()
+///     .schedule(PollSchedule::exponential(Duration::from_secs(2), 2, Duration::from_secs(60)).unwrap())
+///     .max_interval(Duration::from_secs(120))
+///     .max_polls(500)
+///     .final_state_via(FinalStateVia::Location)
+///     .inspection_cap(64 * 1024)
+///     .strict(true)
+///     .allow_origin(AllowedOrigin::parse("https://ops.example.net").unwrap())
+///     .build()
+///     .unwrap();
+/// # let _ = layer;
+/// assert!(LroLayer::builder().max_interval(Duration::ZERO).build().is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct LroLayerBuilder {
+    config: Config,
+}
+
+impl LroLayerBuilder {
+    /// Waits used when a response carries no retry hint (default 1 s doubling to 30 s).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = tower_lro::LroLayer::builder().schedule(tower_lro::PollSchedule::fixed(Duration::from_secs(5)).unwrap());
+    /// # let _ = b;
+    /// ```
+    pub fn schedule(mut self, schedule: PollSchedule) -> Self {
+        self.config.schedule = schedule;
+        self
+    }
+
+    /// The longest a server's retry hint may make the layer wait (default 10 minutes).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().max_interval(std::time::Duration::from_secs(60));
+    /// # let _ = b;
+    /// ```
+    pub fn max_interval(mut self, cap: Duration) -> Self {
+        self.config.max_interval = cap;
+        self
+    }
+
+    /// End an operation with `TimedOut` rather than wait past this long after its first
+    /// response (default: no limit).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().max_duration(std::time::Duration::from_secs(1800));
+    /// # let _ = b;
+    /// ```
+    pub fn max_duration(mut self, limit: Duration) -> Self {
+        self.config.max_duration = Some(limit);
+        self
+    }
+
+    /// End an operation with `TimedOut` rather than send more poll requests (default: no limit).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().max_polls(1000);
+    /// # let _ = b;
+    /// ```
+    pub fn max_polls(mut self, polls: u32) -> Self {
+        self.config.max_polls = Some(polls);
+        self
+    }
+
+    /// Transient answers (408, 429, 500, 502, 503, 504) retried in a row before the poll fails
+    /// (default 3; set 0 when a retry layer sits below).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().max_transient_retries(0);
+    /// # let _ = b;
+    /// ```
+    pub fn max_transient_retries(mut self, retries: u32) -> Self {
+        self.config.max_transient_retries = retries;
+        self
+    }
+
+    /// Where the final result is when a status monitor reports success (default: the
+    /// contract's per-method rules).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().final_state_via(tower_lro::FinalStateVia::Location);
+    /// # let _ = b;
+    /// ```
+    pub fn final_state_via(mut self, via: FinalStateVia) -> Self {
+        self.config.final_state_via = Some(via);
+        self
+    }
+
+    /// How much of a 200/201/202 body is read to look for a status (default 1 MiB). A larger
+    /// body is not inspected and reaches the caller whole.
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().inspection_cap(256 * 1024);
+    /// # let _ = b;
+    /// ```
+    pub fn inspection_cap(mut self, bytes: usize) -> Self {
+        self.config.inspect_cap = bytes;
+        self
+    }
+
+    /// The largest status-monitor body accepted (default 1 MiB); a larger one is `BodyTooLarge`.
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().monitor_body_cap(64 * 1024);
+    /// # let _ = b;
+    /// ```
+    pub fn monitor_body_cap(mut self, bytes: usize) -> Self {
+        self.config.body_cap = bytes;
+        self
+    }
+
+    /// Make a POST/DELETE `202 Accepted` without any monitor header a `MissingPollingUrl`
+    /// error instead of passing it through (default off).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().strict(true);
+    /// # let _ = b;
+    /// ```
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.config.strict = strict;
+        self
+    }
+
+    /// Admit another origin for monitor and result URLs. Credential headers are stripped for
+    /// it unless [`AllowedOrigin::with_credentials`] says otherwise.
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder()
+    ///     .allow_origin(tower_lro::AllowedOrigin::parse("https://ops.example.net").unwrap());
+    /// # let _ = b;
+    /// ```
+    pub fn allow_origin(mut self, origin: AllowedOrigin) -> Self {
+        self.config.allowed.push(origin);
+        self
+    }
+
+    /// Treat any 404 from a Location poll after a DELETE as "deleted" (default: only a 404 from
+    /// the deleted resource's own path).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().any_404_after_delete(true);
+    /// # let _ = b;
+    /// ```
+    pub fn any_404_after_delete(mut self, yes: bool) -> Self {
+        self.config.any_404_after_delete = yes;
+        self
+    }
+
+    /// Add the original request's `api-version` to monitor and result URLs that lack one, as
+    /// Azure data-plane services expect (default off: URLs are used exactly as given).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().add_api_version(true);
+    /// # let _ = b;
+    /// ```
+    pub fn add_api_version(mut self, yes: bool) -> Self {
+        self.config.add_api_version = yes;
+        self
+    }
+
+    /// Checks the configuration and makes the layer.
+    ///
+    /// ```
+    /// assert!(tower_lro::LroLayer::builder().monitor_body_cap(0).build().is_err());
+    /// ```
+    pub fn build(self) -> Result<LroLayer, ConfigError> {
+        if self.config.max_interval.is_zero() {
+            return Err(ConfigError::new("max_interval must be above zero"));
+        }
+        if self.config.body_cap == 0 {
+            return Err(ConfigError::new("the monitor body cap must be above zero"));
+        }
+        Ok(LroLayer {
+            config: Arc::new(self.config),
+        })
+    }
+}
+
+/// The service made by [`LroLayer`]: passes ordinary responses through and resolves
+/// long-running operations.
+///
+/// ```
+/// use tower_lro::Lro;
+/// # let client = tower::service_fn(|_: http::Request<String>| async {
+/// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// # });
+/// let service = Lro::new(client); // the same as LroLayer::new().layer(client)
+/// # let _ = service;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Lro<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> Lro<S> {
+    /// Wraps `inner` with the default settings.
+    ///
+    /// ```
+    /// # let client = tower::service_fn(|_: http::Request<String>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let service = tower_lro::Lro::new(client);
+    /// # let _ = service;
+    /// ```
+    pub fn new(inner: S) -> Self {
+        LroLayer::new().layer(inner)
+    }
+
+    /// The inner service.
+    ///
+    /// ```
+    /// # let client = tower::service_fn(|_: http::Request<String>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let service = tower_lro::Lro::new(client);
+    /// let _inner = service.get_ref();
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    ///
+    /// ```
+    /// # let client = tower::service_fn(|_: http::Request<String>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let mut service = tower_lro::Lro::new(client);
+    /// let _inner = service.get_mut();
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    ///
+    /// ```
+    /// # let client = tower::service_fn(|_: http::Request<String>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let inner = tower_lro::Lro::new(client).into_inner();
+    /// # let _ = inner;
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+/// Methods that can start an operation.
+fn may_start(method: &Method) -> bool {
+    matches!(*method, Method::PUT | Method::PATCH | Method::POST | Method::DELETE)
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Lro<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    S::Error: Into<BoxError>,
+    ReqBody: Default,
+    ResBody: http_body::Body<Data = bytes::Bytes>,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<LroBody<ResBody>>;
+    type Error = BoxError;
+    type Future = ResponseFuture<S, ReqBody, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if !may_start(req.method()) {
+            return ResponseFuture::pass_through(self.inner.call(req));
+        }
+        let Some(operation) = Operation::start(&req, &self.config, tokio::time::Instant::now()) else {
+            return ResponseFuture::pass_through(self.inner.call(req));
+        };
+        // The readied service makes this call; its clone stays behind for the next one.
+        let clone = self.inner.clone();
+        let mut ready = mem::replace(&mut self.inner, clone);
+        let future = ready.call(req);
+        ResponseFuture::operation(future, ready, operation)
+    }
+}

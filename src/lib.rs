@@ -1,0 +1,96 @@
+//! A Tower layer that resolves Azure-style long-running operations (LROs).
+//!
+//! Azure Resource Manager and Azure-style REST APIs answer slow writes with `201 Created` or
+//! `202 Accepted` and a status monitor (`Azure-AsyncOperation`, `Operation-Location` or
+//! `Location`), or with a body whose `provisioningState` is not final yet. [`LroLayer`] sees such
+//! a response, polls the monitor **through the inner service** (so the auth, retry and tracing
+//! layers below it apply to every poll), honours `Retry-After`, and hands the caller the final
+//! `200`/`204` response. Every other response passes through untouched and unread. A failed or
+//! canceled operation is an [`LroError`] carrying the service's code and message.
+//!
+//! ```text
+//! request ──► Lro::call ──► inner.call(req) ──► response
+//!                                                 │
+//!               operation (sans-IO state machine): does it start an LRO? which monitor?
+//!               is it done? where is the result?
+//!                                                 │
+//!     read body (bounded) · wait (Retry-After) · GET monitor via a ready clone · return
+//! ```
+//!
+//! # Quickstart
+//!
+//! ```
+//! use http::{Request, Response};
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_lro::{LroInfo, LroLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tower::BoxError> {
+//! # tokio::time::pause();
+//! // Any `Service<http::Request<B>>` works: a hyper-util `Client`, a generated SDK's transport...
+//! // This one plays an operation that is done on its second poll.
+//! let polls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+//! let client = service_fn(move |req: Request<String>| {
+//!     let polls = polls.clone();
+//!     async move {
+//!         let response = match (req.method().as_str(), req.uri().path()) {
+//!             ("POST", "/vm/start") => Response::builder()
+//!                 .status(202)
+//!                 .header("azure-asyncoperation", "https://management.azure.com/ops/1")
+//!                 .header("retry-after", "2")
+//!                 .body(String::new()),
+//!             ("GET", "/ops/1") if polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 => {
+//!                 Response::builder().body(r#"{"status":"InProgress"}"#.to_string())
+//!             }
+//!             ("GET", "/ops/1") => Response::builder().body(r#"{"status":"Succeeded"}"#.to_string()),
+//!             _ => Response::builder().status(404).body(String::new()),
+//!         };
+//!         Ok::<_, std::convert::Infallible>(response.unwrap())
+//!     }
+//! });
+//!
+//! let service = ServiceBuilder::new().layer(LroLayer::new()).service(client);
+//! let request = Request::post("https://management.azure.com/vm/start").body(String::new())?;
+//! let response = service.oneshot(request).await?;
+//!
+//! assert_eq!(response.status(), 200);
+//! let info = response.extensions().get::<LroInfo>().unwrap();
+//! assert_eq!(info.polls(), 2);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where it goes in a stack
+//!
+//! Put `LroLayer` **above** authentication, retries, per-request timeouts and tracing, so that
+//! each poll passes through them; never below a concurrency limit (one permit would be held for
+//! the whole operation). A `Timeout` above it bounds the whole operation. When a retry layer sits
+//! below, set [`LroLayerBuilder::max_transient_retries`] to 0.
+//!
+//! The rules it follows are those of the Azure Resource Manager async-operation contract; the
+//! crate's README has the whole behaviour table.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
+
+mod body;
+mod error;
+mod future;
+mod info;
+mod layer;
+mod operation;
+mod options;
+mod wire;
+
+pub use body::LroBody;
+pub use error::{ConfigError, ErrorKind, LroError};
+pub use future::ResponseFuture;
+pub use info::{LroInfo, MonitorKind};
+pub use layer::{Lro, LroLayer, LroLayerBuilder};
+pub use options::{FinalStateVia, LroOptions};
+pub use wire::retry_after::PollSchedule;
+pub use wire::url::AllowedOrigin;

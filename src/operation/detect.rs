@@ -1,0 +1,177 @@
+//! Contract §1: does the original response start an operation, and which monitor watches it.
+
+use std::time::SystemTime;
+
+use http::header::{HeaderMap, HeaderName};
+use http::{response, StatusCode};
+use tokio::time::Instant;
+use url::Url;
+
+use super::{Next, Operation, Seen, Verb};
+use crate::error::ErrorKind;
+use crate::info::MonitorKind;
+use crate::wire::status::{State, StatusDoc};
+use crate::wire::url::Target;
+
+const AAO: HeaderName = HeaderName::from_static("azure-asyncoperation");
+const OL: HeaderName = HeaderName::from_static("operation-location");
+
+fn may_start(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 200..=202)
+}
+
+fn has_status_monitor(headers: &HeaderMap) -> bool {
+    headers.contains_key(AAO) || headers.contains_key(OL)
+}
+
+/// The original body is read only where its content can change the decision.
+pub(super) fn body_cap(op: &Operation, head: &response::Parts) -> Option<usize> {
+    if !may_start(head.status) {
+        return None;
+    }
+    let any_monitor = has_status_monitor(&head.headers) || head.headers.contains_key(http::header::LOCATION);
+    if any_monitor || op.verb.writes_resource() || op.config.strict {
+        Some(op.config.inspect_cap)
+    } else {
+        None
+    }
+}
+
+/// The first usable status monitor, Azure-AsyncOperation before Operation-Location; a
+/// malformed value is skipped. `None` when there is no such header, `Some(None)` when none
+/// of them is usable.
+pub(super) fn status_monitor(base: &Url, headers: &HeaderMap) -> Option<Option<(MonitorKind, Target)>> {
+    if !has_status_monitor(headers) {
+        return None;
+    }
+    let candidates = [(AAO, MonitorKind::AzureAsyncOperation), (OL, MonitorKind::OperationLocation)];
+    let found = candidates.iter().find_map(|(name, kind)| {
+        headers
+            .get_all(name)
+            .iter()
+            .find_map(|v| Target::resolve_header(base, v))
+            .map(|t| (*kind, t))
+    });
+    Some(found)
+}
+
+/// What the original response means.
+enum Detected {
+    PassThrough,
+    /// Row 3: the write finished synchronously.
+    Done,
+    /// Row 2: a status monitor body already says Succeeded.
+    Resolved,
+    /// Rows 2 and 3: already Failed or Canceled.
+    Ended(State),
+    Poll(MonitorKind),
+    Invalid(ErrorKind, &'static str),
+}
+
+impl Operation {
+    pub(super) fn on_initial(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+        let doc = body.whole().and_then(|b| StatusDoc::parse(b).ok()).unwrap_or_default();
+        let (detected, monitor) = self.detect(head, &doc);
+        if !matches!(detected, Detected::PassThrough) {
+            self.note_location(&head.headers);
+            let word = doc.status.as_deref().or(doc.provisioning_state.as_deref());
+            self.note(word, &doc);
+        }
+        if let Some((kind, target)) = monitor {
+            self.monitor = kind;
+            self.target = self.for_request(target);
+        }
+        match detected {
+            Detected::PassThrough => Next::PassThrough,
+            Detected::Done => Next::Return { status: None },
+            Detected::Resolved => self.succeeded(Some(&doc), head, now),
+            Detected::Ended(state) => self.ended(state, head, body, now),
+            Detected::Poll(kind) => {
+                self.monitor = kind;
+                self.poll(self.target.clone(), &head.headers, now, wall)
+            }
+            Detected::Invalid(kind, why) => {
+                Next::Fail(self.response_error(kind, head, body, now).with_detail(why))
+            }
+        }
+    }
+
+    /// The table of contract §1; the monitor is the usable status monitor, if any.
+    fn detect(&self, head: &response::Parts, doc: &StatusDoc<'_>) -> (Detected, Option<(MonitorKind, Target)>) {
+        let status = head.status.as_u16();
+        if !may_start(head.status) {
+            return (Detected::PassThrough, None);
+        }
+        let st = doc.status.as_deref().map(State::of);
+        let ps = doc.provisioning_state.as_deref().map(State::of);
+        let monitor = status_monitor(&self.orig.url, &head.headers);
+        let has_monitor = monitor.is_some();
+        let usable = monitor.flatten();
+        let has_location = head.headers.contains_key(http::header::LOCATION);
+        let running = |s: Option<State>| s == Some(State::Running);
+
+        // Row 2.
+        if let (true, Some(state)) = (has_monitor, st.filter(|s| s.is_terminal())) {
+            let done = if state == State::Succeeded {
+                Detected::Resolved
+            } else {
+                Detected::Ended(state)
+            };
+            return (done, usable);
+        }
+        // Row 3.
+        if let (true, Some(state)) = (
+            self.verb.writes_resource() && status != 202,
+            ps.filter(|s| s.is_terminal()),
+        ) {
+            let done = if state == State::Succeeded {
+                Detected::Done
+            } else {
+                Detected::Ended(state)
+            };
+            return (done, None);
+        }
+        // Row 4.
+        if status == 200 && ps.is_none() && st.is_none() {
+            return (Detected::PassThrough, None);
+        }
+        // Row 5.
+        if has_monitor && (status != 200 || running(ps) || running(st)) {
+            return match usable {
+                Some((kind, target)) => (Detected::Poll(kind), Some((kind, target))),
+                None => (
+                    Detected::Invalid(ErrorKind::InvalidPollingUrl, "no usable Azure-AsyncOperation or Operation-Location"),
+                    None,
+                ),
+            };
+        }
+        // Row 6.
+        if has_location && !has_monitor && (status == 202 || running(ps) || (status == 201 && ps.is_none())) {
+            let location = head
+                .headers
+                .get_all(http::header::LOCATION)
+                .iter()
+                .find_map(|v| Target::resolve_header(&self.orig.url, v));
+            return match location {
+                Some(target) => (Detected::Poll(MonitorKind::Location), Some((MonitorKind::Location, target))),
+                None => (Detected::Invalid(ErrorKind::InvalidPollingUrl, "unusable Location"), None),
+            };
+        }
+        if !has_monitor && !has_location {
+            // Row 7.
+            if self.verb.writes_resource() && (status == 202 || running(ps)) {
+                let orig = self.orig.clone();
+                return (Detected::Poll(MonitorKind::ProvisioningState), Some((MonitorKind::ProvisioningState, orig)));
+            }
+            // Row 8.
+            if matches!(self.verb, Verb::Post | Verb::Delete) && status == 202 && self.config.strict {
+                return (
+                    Detected::Invalid(ErrorKind::MissingPollingUrl, "strict mode wants a monitor header on 202"),
+                    None,
+                );
+            }
+        }
+        // Rows 8 and 9.
+        (Detected::PassThrough, None)
+    }
+}

@@ -1,0 +1,352 @@
+//! The operation: a synchronous state machine that reads responses and says what to do next.
+//!
+//! It never touches a socket or a timer. The response future feeds it each response head (and
+//! the body when [`Operation::body_cap`] asks for it) and carries out the [`Next`] step.
+
+mod detect;
+mod final_result;
+mod monitor;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::HeaderMap;
+use http::{response, Extensions, Method, Request, StatusCode, Version};
+use tokio::time::Instant;
+
+use crate::error::{ErrorKind, LroError};
+use crate::info::{LroInfo, MonitorKind};
+use crate::layer::Config;
+use crate::options::{FinalStateVia, LroOptions};
+use crate::wire::retry_after::{self, PollSchedule};
+use crate::wire::status::{State, StatusDoc};
+use crate::wire::url::{self, Admission, Origin, Target};
+
+/// What the driver does next.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// Not a long-running operation: hand the response over untouched.
+    PassThrough,
+    /// Wait, then GET [`Operation::request`].
+    Get { delay: Duration },
+    /// The response just fed is the result (with this status, when it changes).
+    Return { status: Option<StatusCode> },
+    /// The result is a synthesized `204 No Content`.
+    ReturnNoContent,
+    Fail(LroError),
+}
+
+/// A response body as far as the driver read it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Seen<'a> {
+    /// Not read (the operation did not ask for it).
+    Unread,
+    /// The whole body.
+    Whole(&'a [u8]),
+    /// The body is longer than the cap; these are its first bytes.
+    Partial(&'a [u8]),
+}
+
+impl<'a> Seen<'a> {
+    fn whole(self) -> Option<&'a [u8]> {
+        match self {
+            Seen::Whole(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn bytes(self) -> &'a [u8] {
+        match self {
+            Seen::Whole(b) | Seen::Partial(b) => b,
+            Seen::Unread => &[],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Put,
+    Patch,
+    Post,
+    Delete,
+}
+
+impl Verb {
+    fn of(method: &Method) -> Option<Verb> {
+        match *method {
+            Method::PUT => Some(Verb::Put),
+            Method::PATCH => Some(Verb::Patch),
+            Method::POST => Some(Verb::Post),
+            Method::DELETE => Some(Verb::Delete),
+            _ => None,
+        }
+    }
+
+    fn writes_resource(self) -> bool {
+        matches!(self, Verb::Put | Verb::Patch)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Initial,
+    Polling,
+    Final,
+}
+
+/// The latest `Location` header seen: usable, or present but unusable.
+type SeenLocation = Option<Result<Target, String>>;
+
+/// One long-running operation, from its original request to its result.
+#[derive(Debug)]
+pub(crate) struct Operation {
+    config: Arc<Config>,
+    verb: Verb,
+    orig: Target,
+    origin: Origin,
+    version: Version,
+    headers: HeaderMap,
+    extensions: Extensions,
+    same_origin: bool,
+    schedule: PollSchedule,
+    max_polls: Option<u32>,
+    max_duration: Option<Duration>,
+    final_state_via: Option<FinalStateVia>,
+    started: Instant,
+    phase: Phase,
+    monitor: MonitorKind,
+    target: Target,
+    location: SeenLocation,
+    polls: u32,
+    transient_in_row: u32,
+    transient_total: u32,
+    unhinted_waits: u32,
+    total_wait: Duration,
+    status_word: Option<String>,
+    percent_complete: Option<f64>,
+    final_url: Option<http::Uri>,
+    gone_on_404: bool,
+}
+
+/// Statuses worth the same request again after a wait.
+fn is_transient(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+impl Operation {
+    /// An operation for a request that may start one; `None` when it cannot (its method, an
+    /// opt-out, or a URI that is not absolute http(s) and so gives no origin to poll).
+    pub(crate) fn start<B>(req: &Request<B>, config: &Arc<Config>, now: Instant) -> Option<Box<Operation>> {
+        let verb = Verb::of(req.method())?;
+        let options = req.extensions().get::<LroOptions>();
+        if options.is_some_and(|o| o.opt_out) {
+            return None;
+        }
+        let orig = Target::from_request(req.uri())?;
+        let pick = |o: Option<&LroOptions>| o.cloned().unwrap_or_default();
+        let options = pick(options);
+        Some(Box::new(Operation {
+            verb,
+            origin: Origin::of(&orig.url),
+            target: orig.clone(),
+            orig,
+            version: req.version(),
+            headers: url::poll_headers(req.headers()),
+            extensions: req.extensions().clone(),
+            same_origin: true,
+            schedule: options.schedule.unwrap_or(config.schedule),
+            max_polls: options.max_polls.or(config.max_polls),
+            max_duration: options.max_duration.or(config.max_duration),
+            final_state_via: options.final_state_via.or(config.final_state_via),
+            config: config.clone(),
+            started: now,
+            phase: Phase::Initial,
+            monitor: MonitorKind::ProvisioningState,
+            location: None,
+            polls: 0,
+            transient_in_row: 0,
+            transient_total: 0,
+            unhinted_waits: 0,
+            total_wait: Duration::ZERO,
+            status_word: None,
+            percent_complete: None,
+            final_url: None,
+            gone_on_404: false,
+        }))
+    }
+
+    /// How much of this response's body to read before [`Operation::on_response`]; `None`
+    /// leaves it unread.
+    pub(crate) fn body_cap(&self, head: &response::Parts) -> Option<usize> {
+        match self.phase {
+            Phase::Initial => detect::body_cap(self, head),
+            // Poll bodies are always read: to decide, and so the connection can be reused.
+            Phase::Polling => Some(self.config.body_cap.max(self.config.inspect_cap)),
+            Phase::Final => (!head.status.is_success()).then_some(self.config.body_cap),
+        }
+    }
+
+    /// Reads one response and decides the next step.
+    pub(crate) fn on_response(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+        match self.phase {
+            Phase::Initial => self.on_initial(head, body, now, wall),
+            Phase::Polling => self.on_poll(head, body, now, wall),
+            Phase::Final => self.on_final(head, body, now, wall),
+        }
+    }
+
+    /// The GET to send for [`Next::Get`].
+    pub(crate) fn request<B: Default>(&self) -> Request<B> {
+        let mut req = Request::new(B::default());
+        *req.method_mut() = Method::GET;
+        *req.uri_mut() = self.target.uri.clone();
+        *req.version_mut() = self.version;
+        *req.headers_mut() = self.headers.clone();
+        if self.same_origin {
+            *req.extensions_mut() = self.extensions.clone();
+        }
+        req
+    }
+
+    /// What happened, for the response extension.
+    pub(crate) fn info(&self) -> LroInfo {
+        LroInfo {
+            monitor_kind: self.monitor,
+            monitor_url: self.target.uri.clone(),
+            polls: self.polls,
+            transient_retries: self.transient_total,
+            total_wait: self.total_wait,
+            status: self.status_word.clone(),
+            percent_complete: self.percent_complete,
+            final_url: self.final_url.clone(),
+            gone_on_404: self.gone_on_404,
+        }
+    }
+
+    /// Remembers what a status body said, for progress and the extension.
+    fn note(&mut self, word: Option<&str>, doc: &StatusDoc<'_>) {
+        if let Some(word) = word {
+            if self.status_word.as_deref() != Some(word) {
+                self.status_word = Some(word.to_owned());
+            }
+        }
+        if doc.percent_complete.is_some() {
+            self.percent_complete = doc.percent_complete;
+        }
+    }
+
+    fn note_location(&mut self, headers: &HeaderMap) {
+        let Some(value) = headers.get(http::header::LOCATION) else { return };
+        self.location = Some(
+            Target::resolve_header(&self.orig.url, value)
+                .map(|t| self.for_request(t))
+                .ok_or_else(|| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+        );
+    }
+
+    /// Applies the api-version option to a monitor or result URL.
+    fn for_request(&self, target: Target) -> Target {
+        if self.config.add_api_version {
+            target.with_api_version_of(&self.orig.url)
+        } else {
+            target
+        }
+    }
+
+    /// Checks the origin rule for `target` and makes it the URL of the next request.
+    fn aim(&mut self, target: Target, now: Instant) -> Result<(), LroError> {
+        match url::admit(&self.origin, &self.config.allowed, &target.url) {
+            Admission::SameOrigin => self.same_origin = true,
+            Admission::Allowed { credentials } => {
+                if !credentials {
+                    // Stripped for good: a later same-origin poll does not bring them back.
+                    url::strip_credentials(&mut self.headers);
+                }
+                self.same_origin = false;
+            }
+            Admission::Refused => {
+                let detail = format!("{} is not on the origin of {}", target.uri, self.orig.uri);
+                self.target = target;
+                return Err(self.error(ErrorKind::CrossOriginPollingUrl, now).with_detail(detail));
+            }
+        }
+        self.target = target;
+        Ok(())
+    }
+
+    /// The next poll of `target`, after the hint in `headers` or the schedule.
+    fn poll(&mut self, target: Target, headers: &HeaderMap, now: Instant, wall: SystemTime) -> Next {
+        self.phase = Phase::Polling;
+        let delay = match retry_after::hint(headers, wall) {
+            Some(hint) => hint.min(self.config.max_interval),
+            None => {
+                self.unhinted_waits = self.unhinted_waits.saturating_add(1);
+                self.schedule.wait(self.unhinted_waits - 1)
+            }
+        };
+        if let Err(e) = self.aim(target, now) {
+            return Next::Fail(e);
+        }
+        if self.max_polls.is_some_and(|max| self.polls >= max) {
+            let detail = format!("{} polls made", self.polls);
+            return Next::Fail(self.error(ErrorKind::TimedOut, now).with_detail(detail));
+        }
+        let elapsed = now.saturating_duration_since(self.started);
+        if let Some(max) = self.max_duration {
+            if elapsed.saturating_add(delay) > max {
+                let detail = format!("the next poll would be {:?} after the start, past {max:?}", elapsed + delay);
+                return Next::Fail(self.error(ErrorKind::TimedOut, now).with_detail(detail));
+            }
+        }
+        self.polls += 1;
+        self.total_wait += delay;
+        Next::Get { delay }
+    }
+
+    /// A transient answer: the same URL again, up to the retry limit.
+    fn retry(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime, kind: ErrorKind) -> Next {
+        if self.transient_in_row >= self.config.max_transient_retries {
+            let detail = format!("{} transient answers in a row", self.transient_in_row + 1);
+            return Next::Fail(self.response_error(kind, head, body, now).with_detail(detail));
+        }
+        self.transient_in_row += 1;
+        self.transient_total += 1;
+        let phase = self.phase;
+        let next = self.poll(self.target.clone(), &head.headers, now, wall);
+        self.phase = phase;
+        next
+    }
+
+    /// An error at the current URL, with the progress made so far.
+    fn error(&self, kind: ErrorKind, now: Instant) -> LroError {
+        LroError::new(kind).with_progress(
+            Some(self.target.uri.clone()),
+            self.polls,
+            now.saturating_duration_since(self.started),
+        )
+    }
+
+    /// An error that keeps the response it came from, with the service's code and message.
+    fn response_error(&self, kind: ErrorKind, head: &response::Parts, body: Seen<'_>, now: Instant) -> LroError {
+        let bytes = body.bytes();
+        let doc = StatusDoc::parse(bytes).unwrap_or_default();
+        let (code, message) = doc.code_and_message();
+        self.error(kind, now)
+            .with_service_error(code, message)
+            .with_response(head.status, head.headers.clone(), Bytes::copy_from_slice(bytes))
+    }
+
+    /// A terminal Failed/Canceled word.
+    fn ended(&self, state: State, head: &response::Parts, body: Seen<'_>, now: Instant) -> Next {
+        let kind = if state == State::Canceled {
+            ErrorKind::OperationCanceled
+        } else {
+            ErrorKind::OperationFailed
+        };
+        Next::Fail(self.response_error(kind, head, body, now))
+    }
+}
+
+#[cfg(test)]
+mod tests;

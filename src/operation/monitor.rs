@@ -1,0 +1,170 @@
+//! Contract §3: reading a poll response of each monitor kind, and the final GET's answer.
+
+use std::time::SystemTime;
+
+use http::response;
+use serde::de::IgnoredAny;
+use tokio::time::Instant;
+
+use super::{detect, is_transient, Next, Operation, Seen, Verb};
+use crate::error::ErrorKind;
+use crate::info::MonitorKind;
+use crate::wire::status::{is_running_word, State, StatusDoc};
+use crate::wire::url::Target;
+
+impl Operation {
+    pub(super) fn on_poll(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+        if is_transient(head.status) {
+            return self.retry(head, body, now, wall, ErrorKind::PollFailed);
+        }
+        self.transient_in_row = 0;
+        match self.monitor {
+            MonitorKind::Location => self.on_location(head, body, now, wall),
+            MonitorKind::ProvisioningState => self.on_resource(head, body, now, wall),
+            _ => self.on_status_monitor(head, body, now, wall),
+        }
+    }
+
+    pub(super) fn on_final(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+        if head.status.is_success() {
+            return Next::Return { status: None };
+        }
+        if is_transient(head.status) {
+            return self.retry(head, body, now, wall, ErrorKind::FinalGetFailed);
+        }
+        Next::Fail(self.response_error(ErrorKind::FinalGetFailed, head, body, now))
+    }
+
+    /// §3a: Azure-AsyncOperation / Operation-Location.
+    fn on_status_monitor(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+        let status = head.status;
+        if !status.is_success() {
+            return Next::Fail(self.response_error(ErrorKind::PollFailed, head, body, now));
+        }
+        if !matches!(status.as_u16(), 200..=202) {
+            return Next::Fail(
+                self.response_error(ErrorKind::MissingStatus, head, body, now)
+                    .with_detail(format!("a status monitor answered {status}")),
+            );
+        }
+        let bytes = match body {
+            Seen::Partial(_) => {
+                let detail = format!("over {} bytes", self.config.body_cap);
+                return Next::Fail(self.response_error(ErrorKind::BodyTooLarge, head, body, now).with_detail(detail));
+            }
+            Seen::Whole(b) => b,
+            Seen::Unread => &[],
+        };
+        let doc = match StatusDoc::parse(bytes) {
+            Ok(doc) => doc,
+            Err(_) => {
+                let is_json = serde_json::from_slice::<IgnoredAny>(bytes).is_ok();
+                let kind = if bytes.iter().all(u8::is_ascii_whitespace) || is_json {
+                    ErrorKind::MissingStatus
+                } else {
+                    ErrorKind::InvalidStatusBody
+                };
+                return Next::Fail(self.response_error(kind, head, body, now));
+            }
+        };
+        // A refreshed monitor URL replaces the old one; an unusable one is ignored.
+        if let Some(Some((kind, target))) = detect::status_monitor(&self.orig.url, &head.headers) {
+            self.monitor = kind;
+            self.target = self.for_request(target);
+        }
+        self.note_location(&head.headers);
+        let Some(word) = doc.status.as_deref() else {
+            return Next::Fail(
+                self.response_error(ErrorKind::MissingStatus, head, body, now)
+                    .with_detail("no string `status` in the body"),
+            );
+        };
+        self.note(Some(word), &doc);
+        match State::of(word) {
+            State::Running => self.poll(self.target.clone(), &head.headers, now, wall),
+            State::Succeeded => self.succeeded(Some(&doc), head, now),
+            state => self.ended(state, head, body, now),
+        }
+    }
+
+    /// §3b: the Location URL answers 202 until it answers with the result.
+    fn on_location(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+        let status = head.status;
+        if status.as_u16() == 202 {
+            self.refresh_location(head);
+            if let Some(doc) = body.whole().and_then(|b| StatusDoc::parse(b).ok()) {
+                let word = doc.status.as_deref().or(doc.provisioning_state.as_deref());
+                self.note(word, &doc);
+            }
+            return self.poll(self.target.clone(), &head.headers, now, wall);
+        }
+        if status.is_success() {
+            let doc = body.whole().and_then(|b| StatusDoc::parse(b).ok()).unwrap_or_default();
+            let state = if let Some(ps) = doc.provisioning_state.as_deref() {
+                self.note(Some(ps), &doc);
+                State::of(ps)
+            } else if let Some(st) = doc.status.as_deref() {
+                let state = State::of(st);
+                if state.is_terminal() || is_running_word(st) {
+                    self.note(Some(st), &doc);
+                    state
+                } else {
+                    // A resource property called `status`, not an operation state.
+                    State::Succeeded
+                }
+            } else {
+                State::Succeeded
+            };
+            return match state {
+                State::Succeeded => Next::Return { status: None },
+                State::Running => {
+                    self.refresh_location(head);
+                    self.poll(self.target.clone(), &head.headers, now, wall)
+                }
+                state => self.ended(state, head, body, now),
+            };
+        }
+        if status.as_u16() == 404
+            && self.verb == Verb::Delete
+            && (self.config.any_404_after_delete || self.target.same_path(&self.orig))
+        {
+            self.gone_on_404 = true;
+            return Next::ReturnNoContent;
+        }
+        // The Location answers what the operation would have answered synchronously.
+        Next::Fail(self.response_error(ErrorKind::OperationFailed, head, body, now))
+    }
+
+    fn refresh_location(&mut self, head: &response::Parts) {
+        let fresh = head
+            .headers
+            .get_all(http::header::LOCATION)
+            .iter()
+            .find_map(|v| Target::resolve_header(&self.orig.url, v));
+        if let Some(target) = fresh {
+            self.target = self.for_request(target);
+        }
+    }
+
+    /// §3c: the original URL's provisioningState.
+    fn on_resource(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+        let status = head.status.as_u16();
+        match status {
+            202 => self.poll(self.target.clone(), &head.headers, now, wall),
+            200 | 201 => {
+                let doc = body.whole().and_then(|b| StatusDoc::parse(b).ok()).unwrap_or_default();
+                let Some(ps) = doc.provisioning_state.as_deref() else {
+                    return Next::Return { status: None };
+                };
+                self.note(Some(ps), &doc);
+                match State::of(ps) {
+                    State::Succeeded => Next::Return { status: None },
+                    State::Running => self.poll(self.target.clone(), &head.headers, now, wall),
+                    state => self.ended(state, head, body, now),
+                }
+            }
+            _ if head.status.is_success() => Next::Return { status: None },
+            _ => Next::Fail(self.response_error(ErrorKind::PollFailed, head, body, now)),
+        }
+    }
+}

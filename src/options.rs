@@ -1,0 +1,135 @@
+//! Per-request overrides, carried in request extensions.
+
+use std::time::Duration;
+
+use crate::wire::retry_after::PollSchedule;
+
+/// Which URL holds an operation's final result once its status monitor reports success
+/// (the OpenAPI `x-ms-long-running-operation-options.final-state-via`).
+///
+/// ```
+/// use tower_lro::FinalStateVia;
+/// assert_eq!("original-uri".parse::<FinalStateVia>(), Ok(FinalStateVia::OriginalUri));
+/// assert!("elsewhere".parse::<FinalStateVia>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FinalStateVia {
+    /// GET the latest `Location` header value.
+    Location,
+    /// GET the original request's URI.
+    OriginalUri,
+    /// For POST: the terminal `Azure-AsyncOperation` response is the result.
+    AzureAsyncOperation,
+    /// For POST: the terminal `Operation-Location` response is the result.
+    OperationLocation,
+}
+
+impl std::str::FromStr for FinalStateVia {
+    type Err = crate::ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "location" => Ok(FinalStateVia::Location),
+            "original-uri" => Ok(FinalStateVia::OriginalUri),
+            "azure-async-operation" => Ok(FinalStateVia::AzureAsyncOperation),
+            "operation-location" => Ok(FinalStateVia::OperationLocation),
+            _ => Err(crate::ConfigError::new("unknown final-state-via")),
+        }
+    }
+}
+
+/// Overrides for one request: put it in the request's extensions.
+///
+/// Every field left unset uses the layer's setting.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_lro::{FinalStateVia, LroOptions};
+///
+/// let mut request = http::Request::post("https://management.azure.com/x?api-version=1")
+///     .body(String::new())
+///     .unwrap();
+/// request.extensions_mut().insert(
+///     LroOptions::new()
+///         .final_state_via(FinalStateVia::Location)
+///         .max_duration(Duration::from_secs(600)),
+/// );
+/// // Or leave this request alone entirely:
+/// request.extensions_mut().insert(LroOptions::new().opt_out());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LroOptions {
+    pub(crate) opt_out: bool,
+    pub(crate) final_state_via: Option<FinalStateVia>,
+    pub(crate) max_polls: Option<u32>,
+    pub(crate) max_duration: Option<Duration>,
+    pub(crate) schedule: Option<PollSchedule>,
+}
+
+impl LroOptions {
+    /// No overrides.
+    ///
+    /// ```
+    /// assert_eq!(tower_lro::LroOptions::new(), tower_lro::LroOptions::default());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pass this request's response through untouched, whatever it says.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new().opt_out();
+    /// # let _ = o;
+    /// ```
+    pub fn opt_out(mut self) -> Self {
+        self.opt_out = true;
+        self
+    }
+
+    /// Where the final result is, for this request.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new().final_state_via(tower_lro::FinalStateVia::OriginalUri);
+    /// # let _ = o;
+    /// ```
+    pub fn final_state_via(mut self, via: FinalStateVia) -> Self {
+        self.final_state_via = Some(via);
+        self
+    }
+
+    /// At most this many poll requests for this operation, then `TimedOut`.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new().max_polls(100);
+    /// # let _ = o;
+    /// ```
+    pub fn max_polls(mut self, polls: u32) -> Self {
+        self.max_polls = Some(polls);
+        self
+    }
+
+    /// At most this long from the first response, then `TimedOut`.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new().max_duration(std::time::Duration::from_secs(3600));
+    /// # let _ = o;
+    /// ```
+    pub fn max_duration(mut self, limit: Duration) -> Self {
+        self.max_duration = Some(limit);
+        self
+    }
+
+    /// The waits used when the server gives no retry hint, for this request.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let fast = tower_lro::PollSchedule::fixed(Duration::from_millis(200)).unwrap();
+    /// let o = tower_lro::LroOptions::new().schedule(fast);
+    /// # let _ = o;
+    /// ```
+    pub fn schedule(mut self, schedule: PollSchedule) -> Self {
+        self.schedule = Some(schedule);
+        self
+    }
+}

@@ -1,0 +1,5 @@
+//! What Azure puts on the wire: status bodies, retry hints and URLs.
+
+pub(crate) mod retry_after;
+pub(crate) mod status;
+pub(crate) mod url;

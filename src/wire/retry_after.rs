@@ -1,0 +1,182 @@
+//! Retry hints (contract §2) and the schedule used without one.
+
+use std::time::{Duration, SystemTime};
+
+use http::HeaderMap;
+
+use crate::error::ConfigError;
+
+/// Reads the first retry hint that parses to a positive delay: `retry-after-ms`,
+/// `x-ms-retry-after-ms`, then `Retry-After` (seconds or an HTTP-date against `now`).
+///
+/// Zero, negative, past and unparseable hints are no hint; a hint is never an error.
+pub(crate) fn hint(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        for value in headers.get_all(name) {
+            if let Some(ms) = value.to_str().ok().and_then(parse_integer) {
+                if ms > 0 {
+                    return Some(Duration::from_millis(ms));
+                }
+            }
+        }
+    }
+    for value in headers.get_all(http::header::RETRY_AFTER) {
+        let Ok(text) = value.to_str() else { continue };
+        if let Some(secs) = parse_integer(text) {
+            if secs > 0 {
+                return Some(Duration::from_secs(secs));
+            }
+        } else if let Ok(date) = httpdate::parse_http_date(text.trim()) {
+            if let Ok(delay) = date.duration_since(now) {
+                if !delay.is_zero() {
+                    return Some(delay);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A non-negative decimal integer; one too large for `u64` saturates (the cap applies later).
+fn parse_integer(text: &str) -> Option<u64> {
+    let digits = text.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse().unwrap_or(u64::MAX))
+}
+
+/// The waits used when the server gives no hint: `initial`, multiplied by `factor` after each
+/// unhinted wait, never above `ceiling`.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_lro::PollSchedule;
+///
+/// let fixed = PollSchedule::fixed(Duration::from_secs(5)).unwrap();
+/// let backoff = PollSchedule::exponential(Duration::from_millis(500), 2, Duration::from_secs(20)).unwrap();
+/// assert!(PollSchedule::fixed(Duration::ZERO).is_err());
+/// # let _ = (fixed, backoff);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollSchedule {
+    initial: Duration,
+    factor: u32,
+    ceiling: Duration,
+}
+
+impl Default for PollSchedule {
+    /// 1 s, doubling, up to 30 s.
+    fn default() -> Self {
+        PollSchedule {
+            initial: Duration::from_secs(1),
+            factor: 2,
+            ceiling: Duration::from_secs(30),
+        }
+    }
+}
+
+impl PollSchedule {
+    /// The same wait every time. A zero wait is refused: it would poll in a hot loop.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let every_two = tower_lro::PollSchedule::fixed(Duration::from_secs(2)).unwrap();
+    /// # let _ = every_two;
+    /// ```
+    pub fn fixed(every: Duration) -> Result<Self, ConfigError> {
+        Self::exponential(every, 1, every)
+    }
+
+    /// `initial`, multiplied by `factor` after each wait, capped at `ceiling`.
+    ///
+    /// Refused: a zero `initial` or `factor`, or a `ceiling` below `initial`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use tower_lro::PollSchedule;
+    /// let s = PollSchedule::exponential(Duration::from_secs(1), 2, Duration::from_secs(30)).unwrap();
+    /// assert_eq!(s, PollSchedule::default());
+    /// assert!(PollSchedule::exponential(Duration::from_secs(5), 2, Duration::from_secs(1)).is_err());
+    /// ```
+    pub fn exponential(initial: Duration, factor: u32, ceiling: Duration) -> Result<Self, ConfigError> {
+        if initial.is_zero() {
+            return Err(ConfigError::new("the poll schedule's first wait must be above zero"));
+        }
+        if factor == 0 {
+            return Err(ConfigError::new("the poll schedule's factor must be at least 1"));
+        }
+        if ceiling < initial {
+            return Err(ConfigError::new("the poll schedule's ceiling is below its first wait"));
+        }
+        Ok(PollSchedule {
+            initial,
+            factor,
+            ceiling,
+        })
+    }
+
+    /// The wait after `n` earlier unhinted waits.
+    pub(crate) fn wait(&self, n: u32) -> Duration {
+        let mut d = self.initial;
+        for _ in 0..n {
+            if d >= self.ceiling {
+                break;
+            }
+            d = d.saturating_mul(self.factor);
+        }
+        d.min(self.ceiling)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn header_order_and_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let h = headers(&[("retry-after", "7"), ("x-ms-retry-after-ms", "300"), ("retry-after-ms", "250")]);
+        assert_eq!(hint(&h, now), Some(Duration::from_millis(250)));
+        let h = headers(&[("retry-after", "7"), ("x-ms-retry-after-ms", "300")]);
+        assert_eq!(hint(&h, now), Some(Duration::from_millis(300)));
+        let h = headers(&[("retry-after", " 7 ")]);
+        assert_eq!(hint(&h, now), Some(Duration::from_secs(7)));
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(42));
+        assert_eq!(hint(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(42)));
+    }
+
+    #[test]
+    fn useless_hints_are_no_hint() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(5));
+        for bad in ["0", "-3", "1.5", "/bar", "", "soon", past.as_str()] {
+            assert_eq!(hint(&headers(&[("retry-after", bad)]), now), None, "{bad:?}");
+        }
+        // A useless first hint falls through to the next header.
+        let h = headers(&[("retry-after-ms", "0"), ("retry-after", "3")]);
+        assert_eq!(hint(&h, now), Some(Duration::from_secs(3)));
+        let h = headers(&[("retry-after", "99999999999999999999999")]);
+        assert_eq!(hint(&h, now), Some(Duration::from_secs(u64::MAX)));
+    }
+
+    #[test]
+    fn schedule_doubles_to_its_ceiling() {
+        let s = PollSchedule::default();
+        let waits: Vec<u64> = (0..8).map(|n| s.wait(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(s.wait(u32::MAX), Duration::from_secs(30));
+        let f = PollSchedule::fixed(Duration::from_millis(10)).unwrap();
+        assert_eq!(f.wait(5), Duration::from_millis(10));
+        assert!(PollSchedule::exponential(Duration::from_secs(1), 0, Duration::from_secs(2)).is_err());
+    }
+}

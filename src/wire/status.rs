@@ -1,0 +1,405 @@
+//! Status words, provisioningState and error objects of Azure JSON bodies.
+//!
+//! Bodies are read with hand-written serde visitors over borrowed strings: keys compare
+//! case-insensitively (real services send `Error`/`Code`/`Message`), values of the wrong type
+//! count as absent, and nothing is copied unless the JSON escapes it.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// What a status word says about an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    Succeeded,
+    Failed,
+    Canceled,
+    Running,
+}
+
+impl State {
+    /// Classifies a status or provisioningState word. Never substring-matches.
+    pub(crate) fn of(word: &str) -> State {
+        let w = word.trim();
+        if w.eq_ignore_ascii_case("succeeded") || w.eq_ignore_ascii_case("completed") {
+            State::Succeeded
+        } else if w.eq_ignore_ascii_case("failed") {
+            State::Failed
+        } else if w.eq_ignore_ascii_case("canceled") || w.eq_ignore_ascii_case("cancelled") {
+            State::Canceled
+        } else {
+            State::Running
+        }
+    }
+
+    pub(crate) fn is_terminal(self) -> bool {
+        self != State::Running
+    }
+}
+
+/// The words a Location poll's top-level `status` may use to say "still running" (contract §3b).
+pub(crate) fn is_running_word(word: &str) -> bool {
+    ["notstarted", "running", "inprogress", "accepted"]
+        .iter()
+        .any(|w| word.trim().eq_ignore_ascii_case(w))
+}
+
+/// The service's error code and message.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct ErrorDoc<'a> {
+    pub(crate) code: Option<Cow<'a, str>>,
+    pub(crate) message: Option<Cow<'a, str>>,
+}
+
+/// The parts of a JSON body the layer looks at.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct StatusDoc<'a> {
+    /// Top-level `status`.
+    pub(crate) status: Option<Cow<'a, str>>,
+    /// `properties.provisioningState`, else a top-level `provisioningState`.
+    pub(crate) provisioning_state: Option<Cow<'a, str>>,
+    pub(crate) resource_location: Option<Cow<'a, str>>,
+    pub(crate) percent_complete: Option<f64>,
+    /// `error` (any case) when it is an object.
+    pub(crate) error: Option<ErrorDoc<'a>>,
+    /// Top-level `code` / `message` (any case).
+    pub(crate) top: ErrorDoc<'a>,
+}
+
+impl<'a> StatusDoc<'a> {
+    /// Parses a body. `Err` means it is not a JSON object (or not JSON at all).
+    pub(crate) fn parse(body: &'a [u8]) -> Result<StatusDoc<'a>, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let doc = de.deserialize_any(DocVisitor)?;
+        de.end()?;
+        Ok(doc)
+    }
+
+    /// The service's code and message: `error.code`/`error.message`, else top-level ones.
+    pub(crate) fn code_and_message(&self) -> (Option<&str>, Option<&str>) {
+        let from_error = self.error.as_ref().filter(|e| e.code.is_some() || e.message.is_some());
+        match from_error {
+            Some(e) => (e.code.as_deref(), e.message.as_deref()),
+            None => (self.top.code.as_deref(), self.top.message.as_deref()),
+        }
+    }
+}
+
+/// A JSON value that counts only when it is a string.
+struct Word<'a>(Option<Cow<'a, str>>);
+
+impl<'de> de::Deserialize<'de> for Word<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(WordVisitor { numbers: false })
+    }
+}
+
+/// A JSON value that counts when it is a string or a number (error codes are sometimes numeric).
+struct Code<'a>(Option<Cow<'a, str>>);
+
+impl<'de> de::Deserialize<'de> for Code<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(WordVisitor { numbers: true }).map(|w| Code(w.0))
+    }
+}
+
+struct WordVisitor {
+    numbers: bool,
+}
+
+impl WordVisitor {
+    fn number<'a>(&self, n: impl ToString) -> Word<'a> {
+        Word(self.numbers.then(|| Cow::Owned(n.to_string())))
+    }
+}
+
+impl<'de> Visitor<'de> for WordVisitor {
+    type Value = Word<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Word(Some(Cow::Borrowed(v))))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Word(Some(Cow::Owned(v.to_owned()))))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Word(Some(Cow::Owned(v))))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(self.number(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(self.number(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(self.number(v))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Word(None))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Word(None))
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Word(None))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Word(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| Word(None))
+    }
+}
+
+/// A JSON number, when it is one.
+struct Number(Option<f64>);
+
+impl<'de> de::Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = d.deserialize_any(WordVisitor { numbers: true })?;
+        Ok(Number(v.0.and_then(|s| s.trim().parse::<f64>().ok()).filter(|n| n.is_finite())))
+    }
+}
+
+/// Which known key (any case) a map key is.
+fn key_is(key: &str, name: &str) -> bool {
+    key.eq_ignore_ascii_case(name)
+}
+
+/// Keeps the first present value of a repeated key.
+fn keep<T>(slot: &mut Option<T>, value: Option<T>) {
+    if slot.is_none() {
+        *slot = value;
+    }
+}
+
+struct DocVisitor;
+
+impl<'de> Visitor<'de> for DocVisitor {
+    type Value = StatusDoc<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut doc = StatusDoc::default();
+        let mut top_ps = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key_is(&key, "status") {
+                keep(&mut doc.status, map.next_value::<Word>()?.0);
+            } else if key_is(&key, "provisioningState") {
+                keep(&mut top_ps, map.next_value::<Word>()?.0);
+            } else if key_is(&key, "properties") {
+                let props = map.next_value::<Properties>()?;
+                keep(&mut doc.provisioning_state, props.0);
+            } else if key_is(&key, "resourceLocation") {
+                keep(&mut doc.resource_location, map.next_value::<Word>()?.0);
+            } else if key_is(&key, "percentComplete") {
+                keep(&mut doc.percent_complete, map.next_value::<Number>()?.0);
+            } else if key_is(&key, "error") {
+                keep(&mut doc.error, map.next_value::<ErrorObject>()?.0);
+            } else if key_is(&key, "code") {
+                keep(&mut doc.top.code, map.next_value::<Code>()?.0);
+            } else if key_is(&key, "message") {
+                keep(&mut doc.top.message, map.next_value::<Word>()?.0);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        keep(&mut doc.provisioning_state, top_ps);
+        Ok(doc)
+    }
+}
+
+/// `properties`, reduced to its provisioningState.
+struct Properties<'a>(Option<Cow<'a, str>>);
+
+impl<'de> de::Deserialize<'de> for Properties<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PropertiesVisitor)
+    }
+}
+
+struct PropertiesVisitor;
+
+impl<'de> Visitor<'de> for PropertiesVisitor {
+    type Value = Properties<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut ps = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key_is(&key, "provisioningState") {
+                keep(&mut ps, map.next_value::<Word>()?.0);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Properties(ps))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Properties(None))
+    }
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Self::Value, E> {
+        Ok(Properties(None))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Properties(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Properties(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Properties(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Properties(None))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Properties(None))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Properties(None))
+    }
+}
+
+/// An `error` object, reduced to its code and message (any key case).
+struct ErrorObject<'a>(Option<ErrorDoc<'a>>);
+
+impl<'de> de::Deserialize<'de> for ErrorObject<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ErrorVisitor)
+    }
+}
+
+struct ErrorVisitor;
+
+impl<'de> Visitor<'de> for ErrorVisitor {
+    type Value = ErrorObject<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut doc = ErrorDoc::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key_is(&key, "code") {
+                keep(&mut doc.code, map.next_value::<Code>()?.0);
+            } else if key_is(&key, "message") {
+                keep(&mut doc.message, map.next_value::<Word>()?.0);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(ErrorObject(Some(doc)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| ErrorObject(None))
+    }
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Self::Value, E> {
+        Ok(ErrorObject(None))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(ErrorObject(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(ErrorObject(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(ErrorObject(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(ErrorObject(None))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(ErrorObject(None))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(ErrorObject(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_classify_case_insensitively_without_substrings() {
+        assert_eq!(State::of("Succeeded"), State::Succeeded);
+        assert_eq!(State::of("SUCCEEDED"), State::Succeeded);
+        assert_eq!(State::of("completed"), State::Succeeded);
+        assert_eq!(State::of("failed"), State::Failed);
+        assert_eq!(State::of("Cancelled"), State::Canceled);
+        assert_eq!(State::of("canceled"), State::Canceled);
+        for running in ["PartialFailed", "NotSucceeded", "InProgress", "", "Dequeued"] {
+            assert_eq!(State::of(running), State::Running, "{running}");
+        }
+    }
+
+    #[test]
+    fn reads_status_ps_and_errors() {
+        let body = br#"{"status":"Failed","properties":{"provisioningState":"Creating"},
+            "error":{"code":"Conflict","message":"busy","innererror":{"x":[1,2]}},
+            "resourceLocation":"https://h/r","percentComplete":42.5}"#;
+        let doc = StatusDoc::parse(body).unwrap();
+        assert_eq!(doc.status.as_deref(), Some("Failed"));
+        assert_eq!(doc.provisioning_state.as_deref(), Some("Creating"));
+        assert_eq!(doc.resource_location.as_deref(), Some("https://h/r"));
+        assert_eq!(doc.percent_complete, Some(42.5));
+        assert_eq!(doc.code_and_message(), (Some("Conflict"), Some("busy")));
+    }
+
+    #[test]
+    fn capitalised_and_numeric_codes() {
+        let doc = StatusDoc::parse(br#"{"Error":{"Code":409,"Message":"no"}}"#).unwrap();
+        assert_eq!(doc.code_and_message(), (Some("409"), Some("no")));
+        let doc = StatusDoc::parse(br#"{"CODE":"X","Message":"m"}"#).unwrap();
+        assert_eq!(doc.code_and_message(), (Some("X"), Some("m")));
+    }
+
+    #[test]
+    fn wrong_types_count_as_absent() {
+        let doc =
+            StatusDoc::parse(br#"{"status":5,"provisioningState":{"a":1},"properties":[1],"error":"x"}"#)
+                .unwrap();
+        assert_eq!(doc, StatusDoc::default());
+        let doc = StatusDoc::parse(br#"{"status":null,"properties":null}"#).unwrap();
+        assert_eq!(doc.status, None);
+    }
+
+    #[test]
+    fn top_level_ps_is_the_fallback() {
+        let doc = StatusDoc::parse(br#"{"provisioningState":"Updating"}"#).unwrap();
+        assert_eq!(doc.provisioning_state.as_deref(), Some("Updating"));
+        let doc =
+            StatusDoc::parse(br#"{"provisioningState":"A","properties":{"provisioningState":"B"}}"#)
+                .unwrap();
+        assert_eq!(doc.provisioning_state.as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn escapes_and_non_objects() {
+        let doc = StatusDoc::parse(br#"{"status":"Succ\u0065eded"}"#).unwrap();
+        assert_eq!(State::of(doc.status.as_deref().unwrap()), State::Succeeded);
+        assert!(StatusDoc::parse(b"[1]").is_err());
+        assert!(StatusDoc::parse(b"not json").is_err());
+        assert!(StatusDoc::parse(b"").is_err());
+        assert!(StatusDoc::parse(br#"{"status":"x"} trailing"#).is_err());
+        let deep = "[".repeat(10_000);
+        assert!(StatusDoc::parse(format!(r#"{{"a":{deep}}}"#).as_bytes()).is_err());
+    }
+
+    #[test]
+    fn running_words() {
+        assert!(is_running_word("inProgress"));
+        assert!(is_running_word("NOTSTARTED"));
+        assert!(!is_running_word("ready"));
+    }
+}
