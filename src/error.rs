@@ -149,14 +149,24 @@ impl LroError {
         self
     }
 
-    pub(crate) fn with_progress(mut self, monitor_url: Option<Uri>, polls: u32, elapsed: Duration) -> Self {
+    pub(crate) fn with_progress(
+        mut self,
+        monitor_url: Option<Uri>,
+        polls: u32,
+        elapsed: Duration,
+    ) -> Self {
         self.inner.monitor_url = monitor_url;
         self.inner.polls = polls;
         self.inner.elapsed = elapsed;
         self
     }
 
-    pub(crate) fn with_response(mut self, status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+    pub(crate) fn with_response(
+        mut self,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Self {
         self.inner.status = Some(status);
         self.inner.headers = headers;
         self.inner.body = body;
@@ -337,18 +347,29 @@ mod tests {
     fn display_names_code_message_and_context() {
         let e = LroError::new(ErrorKind::OperationFailed)
             .with_service_error(Some("Conflict"), Some("in use"))
-            .with_progress(Some(Uri::from_static("https://h/op")), 3, Duration::from_secs(2))
+            .with_progress(
+                Some(Uri::from_static("https://h/op")),
+                3,
+                Duration::from_secs(2),
+            )
             .with_response(StatusCode::OK, HeaderMap::new(), Bytes::from_static(b"{}"));
         let s = e.to_string();
         assert!(s.contains("Conflict: in use"), "{s}");
-        assert!(s.contains("https://h/op") && s.contains("3 polls") && s.contains("HTTP 200"), "{s}");
+        assert!(
+            s.contains("https://h/op") && s.contains("3 polls") && s.contains("HTTP 200"),
+            "{s}"
+        );
         assert!(!s.contains("{}"), "{s}");
     }
 
     #[test]
     fn display_shows_a_bounded_body_without_code() {
         let body = Bytes::from(vec![b'x'; 5000]);
-        let e = LroError::new(ErrorKind::PollFailed).with_response(StatusCode::BAD_REQUEST, HeaderMap::new(), body);
+        let e = LroError::new(ErrorKind::PollFailed).with_response(
+            StatusCode::BAD_REQUEST,
+            HeaderMap::new(),
+            body,
+        );
         let s = e.to_string();
         assert_eq!(s.matches('x').count(), BODY_EXCERPT);
         assert_eq!(e.body().len(), 5000);

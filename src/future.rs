@@ -128,10 +128,14 @@ where
                 (StateProj::Read, Some(run)) => ready!(read(run, cx)),
                 (StateProj::Wait { sleep }, Some(_)) => {
                     ready!(sleep.poll(cx));
-                    Step::Send { delay: Duration::ZERO }
+                    Step::Send {
+                        delay: Duration::ZERO,
+                    }
                 }
                 (StateProj::Done, _) => {
-                    return Poll::Ready(Err("tower-lro: response future polled after completion".into()))
+                    return Poll::Ready(Err(
+                        "tower-lro: response future polled after completion".into()
+                    ))
                 }
                 (_, None) => Step::Ready(Err("tower-lro: operation state lost".into())),
             };
@@ -173,7 +177,9 @@ fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> 
             Step::Read
         }
         None => {
-            let next = run.operation.on_response(&head, Seen::Unread, Instant::now(), SystemTime::now());
+            let next =
+                run.operation
+                    .on_response(&head, Seen::Unread, Instant::now(), SystemTime::now());
             finish(run, next, head, || LroBody::inner(body))
         }
     }
@@ -210,8 +216,14 @@ where
     let Some(head) = run.head.take() else {
         return Poll::Ready(Step::Ready(Err("tower-lro: response head lost".into())));
     };
-    let seen = if over { Seen::Partial(&run.buf) } else { Seen::Whole(&run.buf) };
-    let next = run.operation.on_response(&head, seen, Instant::now(), SystemTime::now());
+    let seen = if over {
+        Seen::Partial(&run.buf)
+    } else {
+        Seen::Whole(&run.buf)
+    };
+    let next = run
+        .operation
+        .on_response(&head, seen, Instant::now(), SystemTime::now());
     let data = run.buf.split().freeze();
     let rest = run.body.take();
     let trailers = run.trailers.take();
@@ -222,7 +234,12 @@ where
 }
 
 /// Carries out the operation's decision about the response `head` (whose body `body` makes).
-fn finish<S, B>(run: &mut Run<S, B>, next: Next, mut head: response::Parts, body: impl FnOnce() -> LroBody<B>) -> Step<B> {
+fn finish<S, B>(
+    run: &mut Run<S, B>,
+    next: Next,
+    mut head: response::Parts,
+    body: impl FnOnce() -> LroBody<B>,
+) -> Step<B> {
     match next {
         Next::PassThrough => Step::Ready(Ok(Response::from_parts(head, body()))),
         Next::Get { delay } => Step::Send { delay },

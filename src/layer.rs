@@ -369,7 +369,10 @@ impl<S> Lro<S> {
 
 /// Methods that can start an operation.
 fn may_start(method: &Method) -> bool {
-    matches!(*method, Method::PUT | Method::PATCH | Method::POST | Method::DELETE)
+    matches!(
+        *method,
+        Method::PUT | Method::PATCH | Method::POST | Method::DELETE
+    )
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Lro<S>
@@ -392,7 +395,8 @@ where
         if !may_start(req.method()) {
             return ResponseFuture::pass_through(self.inner.call(req));
         }
-        let Some(operation) = Operation::start(&req, &self.config, tokio::time::Instant::now()) else {
+        let Some(operation) = Operation::start(&req, &self.config, tokio::time::Instant::now())
+        else {
             return ResponseFuture::pass_through(self.inner.call(req));
         };
         // The readied service makes this call; its clone stays behind for the next one.

@@ -29,7 +29,8 @@ pub(super) fn body_cap(op: &Operation, head: &response::Parts) -> Option<usize> 
     if !may_start(head.status) {
         return None;
     }
-    let any_monitor = has_status_monitor(&head.headers) || head.headers.contains_key(http::header::LOCATION);
+    let any_monitor =
+        has_status_monitor(&head.headers) || head.headers.contains_key(http::header::LOCATION);
     if any_monitor || op.verb.writes_resource() || op.config.strict {
         Some(op.config.inspect_cap)
     } else {
@@ -40,11 +41,17 @@ pub(super) fn body_cap(op: &Operation, head: &response::Parts) -> Option<usize> 
 /// The first usable status monitor, Azure-AsyncOperation before Operation-Location; a
 /// malformed value is skipped. `None` when there is no such header, `Some(None)` when none
 /// of them is usable.
-pub(super) fn status_monitor(base: &Url, headers: &HeaderMap) -> Option<Option<(MonitorKind, Target)>> {
+pub(super) fn status_monitor(
+    base: &Url,
+    headers: &HeaderMap,
+) -> Option<Option<(MonitorKind, Target)>> {
     if !has_status_monitor(headers) {
         return None;
     }
-    let candidates = [(AAO, MonitorKind::AzureAsyncOperation), (OL, MonitorKind::OperationLocation)];
+    let candidates = [
+        (AAO, MonitorKind::AzureAsyncOperation),
+        (OL, MonitorKind::OperationLocation),
+    ];
     let found = candidates.iter().find_map(|(name, kind)| {
         headers
             .get_all(name)
@@ -69,8 +76,17 @@ enum Detected {
 }
 
 impl Operation {
-    pub(super) fn on_initial(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
-        let doc = body.whole().and_then(|b| StatusDoc::parse(b).ok()).unwrap_or_default();
+    pub(super) fn on_initial(
+        &mut self,
+        head: &response::Parts,
+        body: Seen<'_>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Next {
+        let doc = body
+            .whole()
+            .and_then(|b| StatusDoc::parse(b).ok())
+            .unwrap_or_default();
         let (detected, monitor) = self.detect(head, &doc);
         if !matches!(detected, Detected::PassThrough) {
             self.note_location(&head.headers);
@@ -97,7 +113,11 @@ impl Operation {
     }
 
     /// The table of contract §1; the monitor is the usable status monitor, if any.
-    fn detect(&self, head: &response::Parts, doc: &StatusDoc<'_>) -> (Detected, Option<(MonitorKind, Target)>) {
+    fn detect(
+        &self,
+        head: &response::Parts,
+        doc: &StatusDoc<'_>,
+    ) -> (Detected, Option<(MonitorKind, Target)>) {
         let status = head.status.as_u16();
         if !may_start(head.status) {
             return (Detected::PassThrough, None);
@@ -140,33 +160,52 @@ impl Operation {
             return match usable {
                 Some((kind, target)) => (Detected::Poll(kind), Some((kind, target))),
                 None => (
-                    Detected::Invalid(ErrorKind::InvalidPollingUrl, "no usable Azure-AsyncOperation or Operation-Location"),
+                    Detected::Invalid(
+                        ErrorKind::InvalidPollingUrl,
+                        "no usable Azure-AsyncOperation or Operation-Location",
+                    ),
                     None,
                 ),
             };
         }
         // Row 6.
-        if has_location && !has_monitor && (status == 202 || running(ps) || (status == 201 && ps.is_none())) {
+        if has_location
+            && !has_monitor
+            && (status == 202 || running(ps) || (status == 201 && ps.is_none()))
+        {
             let location = head
                 .headers
                 .get_all(http::header::LOCATION)
                 .iter()
                 .find_map(|v| Target::resolve_header(&self.orig.url, v));
             return match location {
-                Some(target) => (Detected::Poll(MonitorKind::Location), Some((MonitorKind::Location, target))),
-                None => (Detected::Invalid(ErrorKind::InvalidPollingUrl, "unusable Location"), None),
+                Some(target) => (
+                    Detected::Poll(MonitorKind::Location),
+                    Some((MonitorKind::Location, target)),
+                ),
+                None => (
+                    Detected::Invalid(ErrorKind::InvalidPollingUrl, "unusable Location"),
+                    None,
+                ),
             };
         }
         if !has_monitor && !has_location {
             // Row 7.
             if self.verb.writes_resource() && (status == 202 || running(ps)) {
                 let orig = self.orig.clone();
-                return (Detected::Poll(MonitorKind::ProvisioningState), Some((MonitorKind::ProvisioningState, orig)));
+                return (
+                    Detected::Poll(MonitorKind::ProvisioningState),
+                    Some((MonitorKind::ProvisioningState, orig)),
+                );
             }
             // Row 8.
-            if matches!(self.verb, Verb::Post | Verb::Delete) && status == 202 && self.config.strict {
+            if matches!(self.verb, Verb::Post | Verb::Delete) && status == 202 && self.config.strict
+            {
                 return (
-                    Detected::Invalid(ErrorKind::MissingPollingUrl, "strict mode wants a monitor header on 202"),
+                    Detected::Invalid(
+                        ErrorKind::MissingPollingUrl,
+                        "strict mode wants a monitor header on 202",
+                    ),
                     None,
                 );
             }

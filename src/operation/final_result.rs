@@ -20,7 +20,12 @@ enum Pick {
 
 impl Operation {
     /// The status monitor said Succeeded: fetch the result, or return `head` as it.
-    pub(super) fn succeeded(&mut self, doc: Option<&StatusDoc<'_>>, head: &response::Parts, now: Instant) -> Next {
+    pub(super) fn succeeded(
+        &mut self,
+        doc: Option<&StatusDoc<'_>>,
+        head: &response::Parts,
+        now: Instant,
+    ) -> Next {
         match self.pick(doc) {
             Pick::ThisResponse => {
                 // The caller asked for synchronous semantics: no 201/202 as the result.
@@ -61,7 +66,9 @@ impl Operation {
                 }
             }
             Some(FinalStateVia::OriginalUri) => return Pick::Get(self.orig.clone()),
-            Some(FinalStateVia::AzureAsyncOperation | FinalStateVia::OperationLocation) if self.verb == Verb::Post => {
+            Some(FinalStateVia::AzureAsyncOperation | FinalStateVia::OperationLocation)
+                if self.verb == Verb::Post =>
+            {
                 return Pick::ThisResponse
             }
             _ => {}

@@ -29,9 +29,13 @@ pub(crate) enum Next {
     /// Not a long-running operation: hand the response over untouched.
     PassThrough,
     /// Wait, then GET [`Operation::request`].
-    Get { delay: Duration },
+    Get {
+        delay: Duration,
+    },
     /// The response just fed is the result (with this status, when it changes).
-    Return { status: Option<StatusCode> },
+    Return {
+        status: Option<StatusCode>,
+    },
     /// The result is a synthesized `204 No Content`.
     ReturnNoContent,
     Fail(LroError),
@@ -137,7 +141,11 @@ fn is_transient(status: StatusCode) -> bool {
 impl Operation {
     /// An operation for a request that may start one; `None` when it cannot (its method, an
     /// opt-out, or a URI that is not absolute http(s) and so gives no origin to poll).
-    pub(crate) fn start<B>(req: &Request<B>, config: &Arc<Config>, now: Instant) -> Option<Box<Operation>> {
+    pub(crate) fn start<B>(
+        req: &Request<B>,
+        config: &Arc<Config>,
+        now: Instant,
+    ) -> Option<Box<Operation>> {
         let verb = Verb::of(req.method())?;
         let options = req.extensions().get::<LroOptions>();
         if options.is_some_and(|o| o.opt_out) {
@@ -188,7 +196,13 @@ impl Operation {
     }
 
     /// Reads one response and decides the next step.
-    pub(crate) fn on_response(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+    pub(crate) fn on_response(
+        &mut self,
+        head: &response::Parts,
+        body: Seen<'_>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Next {
         match self.phase {
             Phase::Initial => self.on_initial(head, body, now, wall),
             Phase::Polling => self.on_poll(head, body, now, wall),
@@ -237,7 +251,9 @@ impl Operation {
     }
 
     fn note_location(&mut self, headers: &HeaderMap) {
-        let Some(value) = headers.get(http::header::LOCATION) else { return };
+        let Some(value) = headers.get(http::header::LOCATION) else {
+            return;
+        };
         self.location = Some(
             Target::resolve_header(&self.orig.url, value)
                 .map(|t| self.for_request(t))
@@ -268,7 +284,9 @@ impl Operation {
             Admission::Refused => {
                 let detail = format!("{} is not on the origin of {}", target.uri, self.orig.uri);
                 self.target = target;
-                return Err(self.error(ErrorKind::CrossOriginPollingUrl, now).with_detail(detail));
+                return Err(self
+                    .error(ErrorKind::CrossOriginPollingUrl, now)
+                    .with_detail(detail));
             }
         }
         self.target = target;
@@ -276,7 +294,13 @@ impl Operation {
     }
 
     /// The next poll of `target`, after the hint in `headers` or the schedule.
-    fn poll(&mut self, target: Target, headers: &HeaderMap, now: Instant, wall: SystemTime) -> Next {
+    fn poll(
+        &mut self,
+        target: Target,
+        headers: &HeaderMap,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Next {
         self.phase = Phase::Polling;
         let delay = match retry_after::hint(headers, wall) {
             Some(hint) => hint.min(self.config.max_interval),
@@ -295,7 +319,10 @@ impl Operation {
         let elapsed = now.saturating_duration_since(self.started);
         if let Some(max) = self.max_duration {
             if elapsed.saturating_add(delay) > max {
-                let detail = format!("the next poll would be {:?} after the start, past {max:?}", elapsed + delay);
+                let detail = format!(
+                    "the next poll would be {:?} after the start, past {max:?}",
+                    elapsed + delay
+                );
                 return Next::Fail(self.error(ErrorKind::TimedOut, now).with_detail(detail));
             }
         }
@@ -305,10 +332,20 @@ impl Operation {
     }
 
     /// A transient answer: the same URL again, up to the retry limit.
-    fn retry(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime, kind: ErrorKind) -> Next {
+    fn retry(
+        &mut self,
+        head: &response::Parts,
+        body: Seen<'_>,
+        now: Instant,
+        wall: SystemTime,
+        kind: ErrorKind,
+    ) -> Next {
         if self.transient_in_row >= self.config.max_transient_retries {
             let detail = format!("{} transient answers in a row", self.transient_in_row + 1);
-            return Next::Fail(self.response_error(kind, head, body, now).with_detail(detail));
+            return Next::Fail(
+                self.response_error(kind, head, body, now)
+                    .with_detail(detail),
+            );
         }
         self.transient_in_row += 1;
         self.transient_total += 1;
@@ -328,13 +365,23 @@ impl Operation {
     }
 
     /// An error that keeps the response it came from, with the service's code and message.
-    fn response_error(&self, kind: ErrorKind, head: &response::Parts, body: Seen<'_>, now: Instant) -> LroError {
+    fn response_error(
+        &self,
+        kind: ErrorKind,
+        head: &response::Parts,
+        body: Seen<'_>,
+        now: Instant,
+    ) -> LroError {
         let bytes = body.bytes();
         let doc = StatusDoc::parse(bytes).unwrap_or_default();
         let (code, message) = doc.code_and_message();
         self.error(kind, now)
             .with_service_error(code, message)
-            .with_response(head.status, head.headers.clone(), Bytes::copy_from_slice(bytes))
+            .with_response(
+                head.status,
+                head.headers.clone(),
+                Bytes::copy_from_slice(bytes),
+            )
     }
 
     /// A terminal Failed/Canceled word.

@@ -13,7 +13,13 @@ use crate::wire::status::{is_running_word, State, StatusDoc};
 use crate::wire::url::Target;
 
 impl Operation {
-    pub(super) fn on_poll(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+    pub(super) fn on_poll(
+        &mut self,
+        head: &response::Parts,
+        body: Seen<'_>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Next {
         if is_transient(head.status) {
             return self.retry(head, body, now, wall, ErrorKind::PollFailed);
         }
@@ -25,7 +31,13 @@ impl Operation {
         }
     }
 
-    pub(super) fn on_final(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+    pub(super) fn on_final(
+        &mut self,
+        head: &response::Parts,
+        body: Seen<'_>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Next {
         if head.status.is_success() {
             return Next::Return { status: None };
         }
@@ -36,7 +48,13 @@ impl Operation {
     }
 
     /// §3a: Azure-AsyncOperation / Operation-Location.
-    fn on_status_monitor(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+    fn on_status_monitor(
+        &mut self,
+        head: &response::Parts,
+        body: Seen<'_>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Next {
         let status = head.status;
         if !status.is_success() {
             return Next::Fail(self.response_error(ErrorKind::PollFailed, head, body, now));
@@ -50,7 +68,10 @@ impl Operation {
         let bytes = match body {
             Seen::Partial(_) => {
                 let detail = format!("over {} bytes", self.config.body_cap);
-                return Next::Fail(self.response_error(ErrorKind::BodyTooLarge, head, body, now).with_detail(detail));
+                return Next::Fail(
+                    self.response_error(ErrorKind::BodyTooLarge, head, body, now)
+                        .with_detail(detail),
+                );
             }
             Seen::Whole(b) => b,
             Seen::Unread => &[],
@@ -88,7 +109,13 @@ impl Operation {
     }
 
     /// §3b: the Location URL answers 202 until it answers with the result.
-    fn on_location(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+    fn on_location(
+        &mut self,
+        head: &response::Parts,
+        body: Seen<'_>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Next {
         let status = head.status;
         if status.as_u16() == 202 {
             self.refresh_location(head);
@@ -99,7 +126,10 @@ impl Operation {
             return self.poll(self.target.clone(), &head.headers, now, wall);
         }
         if status.is_success() {
-            let doc = body.whole().and_then(|b| StatusDoc::parse(b).ok()).unwrap_or_default();
+            let doc = body
+                .whole()
+                .and_then(|b| StatusDoc::parse(b).ok())
+                .unwrap_or_default();
             let state = if let Some(ps) = doc.provisioning_state.as_deref() {
                 self.note(Some(ps), &doc);
                 State::of(ps)
@@ -147,12 +177,21 @@ impl Operation {
     }
 
     /// §3c: the original URL's provisioningState.
-    fn on_resource(&mut self, head: &response::Parts, body: Seen<'_>, now: Instant, wall: SystemTime) -> Next {
+    fn on_resource(
+        &mut self,
+        head: &response::Parts,
+        body: Seen<'_>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Next {
         let status = head.status.as_u16();
         match status {
             202 => self.poll(self.target.clone(), &head.headers, now, wall),
             200 | 201 => {
-                let doc = body.whole().and_then(|b| StatusDoc::parse(b).ok()).unwrap_or_default();
+                let doc = body
+                    .whole()
+                    .and_then(|b| StatusDoc::parse(b).ok())
+                    .unwrap_or_default();
                 let Some(ps) = doc.provisioning_state.as_deref() else {
                     return Next::Return { status: None };
                 };

@@ -99,15 +99,25 @@ impl PollSchedule {
     /// assert_eq!(s, PollSchedule::default());
     /// assert!(PollSchedule::exponential(Duration::from_secs(5), 2, Duration::from_secs(1)).is_err());
     /// ```
-    pub fn exponential(initial: Duration, factor: u32, ceiling: Duration) -> Result<Self, ConfigError> {
+    pub fn exponential(
+        initial: Duration,
+        factor: u32,
+        ceiling: Duration,
+    ) -> Result<Self, ConfigError> {
         if initial.is_zero() {
-            return Err(ConfigError::new("the poll schedule's first wait must be above zero"));
+            return Err(ConfigError::new(
+                "the poll schedule's first wait must be above zero",
+            ));
         }
         if factor == 0 {
-            return Err(ConfigError::new("the poll schedule's factor must be at least 1"));
+            return Err(ConfigError::new(
+                "the poll schedule's factor must be at least 1",
+            ));
         }
         if ceiling < initial {
-            return Err(ConfigError::new("the poll schedule's ceiling is below its first wait"));
+            return Err(ConfigError::new(
+                "the poll schedule's ceiling is below its first wait",
+            ));
         }
         Ok(PollSchedule {
             initial,
@@ -145,14 +155,21 @@ mod tests {
     #[test]
     fn header_order_and_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let h = headers(&[("retry-after", "7"), ("x-ms-retry-after-ms", "300"), ("retry-after-ms", "250")]);
+        let h = headers(&[
+            ("retry-after", "7"),
+            ("x-ms-retry-after-ms", "300"),
+            ("retry-after-ms", "250"),
+        ]);
         assert_eq!(hint(&h, now), Some(Duration::from_millis(250)));
         let h = headers(&[("retry-after", "7"), ("x-ms-retry-after-ms", "300")]);
         assert_eq!(hint(&h, now), Some(Duration::from_millis(300)));
         let h = headers(&[("retry-after", " 7 ")]);
         assert_eq!(hint(&h, now), Some(Duration::from_secs(7)));
         let date = httpdate::fmt_http_date(now + Duration::from_secs(42));
-        assert_eq!(hint(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(42)));
+        assert_eq!(
+            hint(&headers(&[("retry-after", &date)]), now),
+            Some(Duration::from_secs(42))
+        );
     }
 
     #[test]
@@ -160,7 +177,11 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let past = httpdate::fmt_http_date(now - Duration::from_secs(5));
         for bad in ["0", "-3", "1.5", "/bar", "", "soon", past.as_str()] {
-            assert_eq!(hint(&headers(&[("retry-after", bad)]), now), None, "{bad:?}");
+            assert_eq!(
+                hint(&headers(&[("retry-after", bad)]), now),
+                None,
+                "{bad:?}"
+            );
         }
         // A useless first hint falls through to the next header.
         let h = headers(&[("retry-after-ms", "0"), ("retry-after", "3")]);
@@ -177,6 +198,8 @@ mod tests {
         assert_eq!(s.wait(u32::MAX), Duration::from_secs(30));
         let f = PollSchedule::fixed(Duration::from_millis(10)).unwrap();
         assert_eq!(f.wait(5), Duration::from_millis(10));
-        assert!(PollSchedule::exponential(Duration::from_secs(1), 0, Duration::from_secs(2)).is_err());
+        assert!(
+            PollSchedule::exponential(Duration::from_secs(1), 0, Duration::from_secs(2)).is_err()
+        );
     }
 }

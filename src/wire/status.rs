@@ -78,7 +78,10 @@ impl<'a> StatusDoc<'a> {
 
     /// The service's code and message: `error.code`/`error.message`, else top-level ones.
     pub(crate) fn code_and_message(&self) -> (Option<&str>, Option<&str>) {
-        let from_error = self.error.as_ref().filter(|e| e.code.is_some() || e.message.is_some());
+        let from_error = self
+            .error
+            .as_ref()
+            .filter(|e| e.code.is_some() || e.message.is_some());
         match from_error {
             Some(e) => (e.code.as_deref(), e.message.as_deref()),
             None => (self.top.code.as_deref(), self.top.message.as_deref()),
@@ -100,7 +103,8 @@ struct Code<'a>(Option<Cow<'a, str>>);
 
 impl<'de> de::Deserialize<'de> for Code<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(WordVisitor { numbers: true }).map(|w| Code(w.0))
+        d.deserialize_any(WordVisitor { numbers: true })
+            .map(|w| Code(w.0))
     }
 }
 
@@ -161,7 +165,10 @@ struct Number(Option<f64>);
 impl<'de> de::Deserialize<'de> for Number {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = d.deserialize_any(WordVisitor { numbers: true })?;
-        Ok(Number(v.0.and_then(|s| s.trim().parse::<f64>().ok()).filter(|n| n.is_finite())))
+        Ok(Number(
+            v.0.and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|n| n.is_finite()),
+        ))
     }
 }
 
@@ -338,7 +345,13 @@ mod tests {
         assert_eq!(State::of("failed"), State::Failed);
         assert_eq!(State::of("Cancelled"), State::Canceled);
         assert_eq!(State::of("canceled"), State::Canceled);
-        for running in ["PartialFailed", "NotSucceeded", "InProgress", "", "Dequeued"] {
+        for running in [
+            "PartialFailed",
+            "NotSucceeded",
+            "InProgress",
+            "",
+            "Dequeued",
+        ] {
             assert_eq!(State::of(running), State::Running, "{running}");
         }
     }
@@ -366,9 +379,10 @@ mod tests {
 
     #[test]
     fn wrong_types_count_as_absent() {
-        let doc =
-            StatusDoc::parse(br#"{"status":5,"provisioningState":{"a":1},"properties":[1],"error":"x"}"#)
-                .unwrap();
+        let doc = StatusDoc::parse(
+            br#"{"status":5,"provisioningState":{"a":1},"properties":[1],"error":"x"}"#,
+        )
+        .unwrap();
         assert_eq!(doc, StatusDoc::default());
         let doc = StatusDoc::parse(br#"{"status":null,"properties":null}"#).unwrap();
         assert_eq!(doc.status, None);
@@ -378,9 +392,10 @@ mod tests {
     fn top_level_ps_is_the_fallback() {
         let doc = StatusDoc::parse(br#"{"provisioningState":"Updating"}"#).unwrap();
         assert_eq!(doc.provisioning_state.as_deref(), Some("Updating"));
-        let doc =
-            StatusDoc::parse(br#"{"provisioningState":"A","properties":{"provisioningState":"B"}}"#)
-                .unwrap();
+        let doc = StatusDoc::parse(
+            br#"{"provisioningState":"A","properties":{"provisioningState":"B"}}"#,
+        )
+        .unwrap();
         assert_eq!(doc.provisioning_state.as_deref(), Some("B"));
     }
 

@@ -19,7 +19,10 @@ impl Target {
         uri.scheme()?;
         uri.authority()?;
         let url = Url::parse(&uri.to_string()).ok()?;
-        is_http(&url).then(|| Target { url, uri: uri.clone() })
+        is_http(&url).then(|| Target {
+            url,
+            uri: uri.clone(),
+        })
     }
 
     /// Resolves a header (or body) value against `base` (RFC 3986). `None` when it is empty,
@@ -113,9 +116,12 @@ impl AllowedOrigin {
     /// assert!(tower_lro::AllowedOrigin::parse("not a url").is_err());
     /// ```
     pub fn parse(origin: &str) -> Result<Self, ConfigError> {
-        let url = Url::parse(origin).map_err(|_| ConfigError::new("an allowed origin is not a URL"))?;
+        let url =
+            Url::parse(origin).map_err(|_| ConfigError::new("an allowed origin is not a URL"))?;
         if !is_http(&url) {
-            return Err(ConfigError::new("an allowed origin must be http(s) with a host"));
+            return Err(ConfigError::new(
+                "an allowed origin must be http(s) with a host",
+            ));
         }
         Ok(AllowedOrigin {
             origin: Origin::of(&url),
@@ -213,7 +219,8 @@ mod tests {
     use super::*;
 
     fn base() -> Url {
-        Url::parse("https://management.azure.com/subscriptions/s/rg/x?api-version=2020-01-01").unwrap()
+        Url::parse("https://management.azure.com/subscriptions/s/rg/x?api-version=2020-01-01")
+            .unwrap()
     }
 
     #[test]
@@ -230,7 +237,15 @@ mod tests {
 
     #[test]
     fn refuses_unusable_values() {
-        for bad in ["", "   ", "ftp://x/y", "mailto:a@b", "http://", "https://[::1", "data:text/plain,hi"] {
+        for bad in [
+            "",
+            "   ",
+            "ftp://x/y",
+            "mailto:a@b",
+            "http://",
+            "https://[::1",
+            "data:text/plain,hi",
+        ] {
             assert!(Target::resolve(&base(), bad).is_none(), "{bad:?}");
         }
         let absurd = format!("https://management.azure.com/{}", "a".repeat(70_000));
@@ -248,7 +263,10 @@ mod tests {
         assert_eq!(admit(&orig, &[], &other_port), Admission::Refused);
         let allowed = [AllowedOrigin::parse("https://ops.example").unwrap()];
         let ops = Url::parse("https://ops.example/x").unwrap();
-        assert_eq!(admit(&orig, &allowed, &ops), Admission::Allowed { credentials: false });
+        assert_eq!(
+            admit(&orig, &allowed, &ops),
+            Admission::Allowed { credentials: false }
+        );
     }
 
     #[test]
@@ -278,16 +296,25 @@ mod tests {
 
     #[test]
     fn api_version_is_added_only_when_missing() {
-        let t = Target::resolve(&base(), "/ops/1").unwrap().with_api_version_of(&base());
+        let t = Target::resolve(&base(), "/ops/1")
+            .unwrap()
+            .with_api_version_of(&base());
         assert_eq!(t.uri.query(), Some("api-version=2020-01-01"));
-        let t = Target::resolve(&base(), "/ops/1?api-version=x").unwrap().with_api_version_of(&base());
+        let t = Target::resolve(&base(), "/ops/1?api-version=x")
+            .unwrap()
+            .with_api_version_of(&base());
         assert_eq!(t.uri.query(), Some("api-version=x"));
     }
 
     #[test]
     fn same_path_ignores_case_and_query() {
         let a = Target::resolve(&base(), "/Subscriptions/S/rg/X?kv-operation=1").unwrap();
-        let b = Target::from_request(&"https://management.azure.com/subscriptions/s/rg/x?api-version=1".parse().unwrap()).unwrap();
+        let b = Target::from_request(
+            &"https://management.azure.com/subscriptions/s/rg/x?api-version=1"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
         assert!(a.same_path(&b));
     }
 }
