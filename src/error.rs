@@ -6,6 +6,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Uri};
 
+use crate::resume::ResumeToken;
+
 /// What went wrong with a long-running operation.
 ///
 /// ```
@@ -115,6 +117,7 @@ struct Inner {
     status: Option<StatusCode>,
     headers: HeaderMap,
     body: Bytes,
+    resume: Option<ResumeToken>,
 }
 
 /// How much of a body the `Display` of an error without code and message shows.
@@ -134,6 +137,7 @@ impl LroError {
                 status: None,
                 headers: HeaderMap::new(),
                 body: Bytes::new(),
+                resume: None,
             }),
         }
     }
@@ -171,6 +175,25 @@ impl LroError {
         self.inner.headers = headers;
         self.inner.body = body;
         self
+    }
+
+    pub(crate) fn with_resume(mut self, token: ResumeToken) -> Self {
+        self.inner.resume = Some(token);
+        self
+    }
+
+    /// Where the operation stood, to go on polling it with [`Lro::resume`](crate::Lro::resume)
+    /// (after a `TimedOut`, a `PollFailed` on a flaky network, or a restart).
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) {
+    /// if let Some(token) = e.resume_token() {
+    ///     println!("resume later from {}", token.url());
+    /// }
+    /// # }
+    /// ```
+    pub fn resume_token(&self) -> Option<&ResumeToken> {
+        self.inner.resume.as_ref()
     }
 
     /// What went wrong.

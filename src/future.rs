@@ -14,6 +14,7 @@ use tower::util::Oneshot;
 use tower::{BoxError, Service};
 
 use crate::operation::{Next, Operation, Seen};
+use crate::trace::Trace;
 use crate::LroBody;
 
 pin_project! {
@@ -63,6 +64,7 @@ struct Run<S, B> {
     buf: BytesMut,
     trailers: Option<HeaderMap>,
     cap: usize,
+    trace: Trace,
 }
 
 impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
@@ -79,16 +81,36 @@ where
     pub(crate) fn operation(future: S::Future, service: S, operation: Box<Operation>) -> Self {
         ResponseFuture {
             state: State::Call { future },
-            run: Some(Box::new(Run {
-                operation,
-                service,
-                head: None,
-                body: None,
-                buf: BytesMut::new(),
-                trailers: None,
-                cap: 0,
-            })),
+            run: Some(Run::new(service, operation)),
         }
+    }
+
+    /// Starts with a request to the operation's current URL.
+    pub(crate) fn resumed(service: S, operation: Box<Operation>) -> Self
+    where
+        S: Clone,
+        ReqBody: Default,
+    {
+        let future = Oneshot::new(service.clone(), operation.request());
+        ResponseFuture {
+            state: State::Poll { future },
+            run: Some(Run::new(service, operation)),
+        }
+    }
+}
+
+impl<S, B> Run<S, B> {
+    fn new(service: S, operation: Box<Operation>) -> Box<Self> {
+        Box::new(Run {
+            operation,
+            service,
+            head: None,
+            body: None,
+            buf: BytesMut::new(),
+            trailers: None,
+            cap: 0,
+            trace: Trace::default(),
+        })
     }
 }
 
@@ -240,9 +262,13 @@ fn finish<S, B>(
     mut head: response::Parts,
     body: impl FnOnce() -> LroBody<B>,
 ) -> Step<B> {
+    run.trace.step(&run.operation, Some(head.status), &next);
     match next {
         Next::PassThrough => Step::Ready(Ok(Response::from_parts(head, body()))),
-        Next::Get { delay } => Step::Send { delay },
+        Next::Get { delay } => {
+            run.operation.report(delay);
+            Step::Send { delay }
+        }
         Next::Return { status } => {
             if let Some(status) = status {
                 head.status = status;

@@ -10,6 +10,8 @@ use http::Uri;
 /// assert_eq!(tower_lro::MonitorKind::Location.header_name(), Some("location"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum MonitorKind {
     /// An `Azure-AsyncOperation` status monitor.

@@ -9,9 +9,12 @@ use http::{Method, Request, Response};
 use tower::{BoxError, Layer, Service};
 
 use crate::error::ConfigError;
+use crate::error::LroError;
 use crate::future::ResponseFuture;
 use crate::operation::Operation;
 use crate::options::FinalStateVia;
+use crate::progress::OnProgress;
+use crate::resume::ResumeToken;
 use crate::wire::retry_after::PollSchedule;
 use crate::wire::url::AllowedOrigin;
 use crate::LroBody;
@@ -31,6 +34,7 @@ pub(crate) struct Config {
     pub(crate) allowed: Vec<AllowedOrigin>,
     pub(crate) any_404_after_delete: bool,
     pub(crate) add_api_version: bool,
+    pub(crate) on_progress: Option<OnProgress>,
 }
 
 impl Default for Config {
@@ -48,6 +52,7 @@ impl Default for Config {
             allowed: Vec::new(),
             any_404_after_delete: false,
             add_api_version: false,
+            on_progress: None,
         }
     }
 }
@@ -278,6 +283,18 @@ impl LroLayerBuilder {
         self
     }
 
+    /// Report every operation's progress to `hook` before each wait.
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder()
+    ///     .on_progress(tower_lro::OnProgress::new(|p| eprintln!("{:?} {:?}", p.status(), p.percent_complete())));
+    /// # let _ = b;
+    /// ```
+    pub fn on_progress(mut self, hook: OnProgress) -> Self {
+        self.config.on_progress = Some(hook);
+        self
+    }
+
     /// Checks the configuration and makes the layer.
     ///
     /// ```
@@ -351,6 +368,35 @@ impl<S> Lro<S> {
     /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
+    }
+
+    /// Goes on polling the operation a [`ResumeToken`] describes, through a clone of the inner
+    /// service; the future resolves as the original call would have.
+    ///
+    /// The polls carry no headers of the original request: credentials come from the layers
+    /// below. A token whose URLs break the origin rule is refused before anything is sent.
+    ///
+    /// ```
+    /// # async fn run(token: tower_lro::ResumeToken) -> Result<(), tower::BoxError> {
+    /// # let client = tower::service_fn(|_: http::Request<String>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let service = tower_lro::Lro::new(client);
+    /// let response = service.resume::<String, String>(&token)?.await?;
+    /// # let _ = response;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resume<ReqBody, ResBody>(
+        &self,
+        token: &ResumeToken,
+    ) -> Result<ResponseFuture<S, ReqBody, ResBody>, LroError>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        ReqBody: Default,
+    {
+        let operation = Operation::resume(token, &self.config, tokio::time::Instant::now())?;
+        Ok(ResponseFuture::resumed(self.inner.clone(), operation))
     }
 
     /// Unwraps the inner service.

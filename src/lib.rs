@@ -89,6 +89,9 @@ mod info;
 mod layer;
 mod operation;
 mod options;
+mod progress;
+mod resume;
+mod trace;
 mod wire;
 
 pub use body::LroBody;
@@ -97,5 +100,7 @@ pub use future::ResponseFuture;
 pub use info::{LroInfo, MonitorKind};
 pub use layer::{Lro, LroLayer, LroLayerBuilder};
 pub use options::{FinalStateVia, LroOptions};
+pub use progress::{OnProgress, Progress};
+pub use resume::ResumeToken;
 pub use wire::retry_after::PollSchedule;
 pub use wire::url::AllowedOrigin;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::progress::OnProgress;
 use crate::wire::retry_after::PollSchedule;
 
 /// Which URL holds an operation's final result once its status monitor reports success
@@ -64,6 +65,7 @@ pub struct LroOptions {
     pub(crate) max_polls: Option<u32>,
     pub(crate) max_duration: Option<Duration>,
     pub(crate) schedule: Option<PollSchedule>,
+    pub(crate) on_progress: Option<OnProgress>,
 }
 
 impl LroOptions {
@@ -130,6 +132,18 @@ impl LroOptions {
     /// ```
     pub fn schedule(mut self, schedule: PollSchedule) -> Self {
         self.schedule = Some(schedule);
+        self
+    }
+
+    /// Report this operation's progress to `hook` before every wait (beside the layer's hook).
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new()
+    ///     .on_progress(tower_lro::OnProgress::new(|p| println!("{:?}", p.status())));
+    /// # let _ = o;
+    /// ```
+    pub fn on_progress(mut self, hook: OnProgress) -> Self {
+        self.on_progress = Some(hook);
         self
     }
 }

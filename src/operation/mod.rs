@@ -19,6 +19,8 @@ use crate::error::{ErrorKind, LroError};
 use crate::info::{LroInfo, MonitorKind};
 use crate::layer::Config;
 use crate::options::{FinalStateVia, LroOptions};
+use crate::progress::{OnProgress, Progress};
+use crate::resume::ResumeToken;
 use crate::wire::retry_after::{self, PollSchedule};
 use crate::wire::status::{State, StatusDoc};
 use crate::wire::url::{self, Admission, Origin, Target};
@@ -87,6 +89,15 @@ impl Verb {
         }
     }
 
+    fn as_str(self) -> &'static str {
+        match self {
+            Verb::Put => "PUT",
+            Verb::Patch => "PATCH",
+            Verb::Post => "POST",
+            Verb::Delete => "DELETE",
+        }
+    }
+
     fn writes_resource(self) -> bool {
         matches!(self, Verb::Put | Verb::Patch)
     }
@@ -131,6 +142,7 @@ pub(crate) struct Operation {
     percent_complete: Option<f64>,
     final_url: Option<http::Uri>,
     gone_on_404: bool,
+    hooks: [Option<OnProgress>; 2],
 }
 
 /// Statuses worth the same request again after a wait.
@@ -152,21 +164,70 @@ impl Operation {
             return None;
         }
         let orig = Target::from_request(req.uri())?;
-        let pick = |o: Option<&LroOptions>| o.cloned().unwrap_or_default();
-        let options = pick(options);
-        Some(Box::new(Operation {
+        let mut op = Operation::new(verb, orig, config, options, now);
+        op.version = req.version();
+        op.headers = url::poll_headers(req.headers());
+        op.extensions = req.extensions().clone();
+        Some(op)
+    }
+
+    /// An operation picked up from a [`ResumeToken`]; the first request goes to its URL.
+    pub(crate) fn resume(
+        token: &ResumeToken,
+        config: &Arc<Config>,
+        now: Instant,
+    ) -> Result<Box<Operation>, LroError> {
+        let bad = |what: &str| {
+            LroError::new(ErrorKind::InvalidPollingUrl).with_detail(format!("resume token: {what}"))
+        };
+        let method =
+            Method::from_bytes(token.method.as_bytes()).map_err(|_| bad("unknown method"))?;
+        let verb = Verb::of(&method).ok_or_else(|| bad("not a PUT, PATCH, POST or DELETE"))?;
+        let orig_uri = token
+            .original_uri
+            .parse()
+            .map_err(|_| bad("unusable original URI"))?;
+        let orig = Target::from_request(&orig_uri).ok_or_else(|| bad("unusable original URI"))?;
+        let target = Target::resolve(&orig.url, &token.url).ok_or_else(|| bad("unusable URL"))?;
+        let mut op = Operation::new(verb, orig, config, None, now);
+        op.location = token
+            .location
+            .as_ref()
+            .map(|raw| Target::resolve(&op.orig.url, raw).ok_or_else(|| raw.clone()));
+        op.monitor = token.monitor;
+        op.polls = token.polls;
+        op.phase = if token.final_get {
+            Phase::Final
+        } else {
+            Phase::Polling
+        };
+        op.aim(target, now)?;
+        Ok(op)
+    }
+
+    fn new(
+        verb: Verb,
+        orig: Target,
+        config: &Arc<Config>,
+        options: Option<&LroOptions>,
+        now: Instant,
+    ) -> Box<Operation> {
+        let none = LroOptions::default();
+        let options = options.unwrap_or(&none);
+        Box::new(Operation {
             verb,
             origin: Origin::of(&orig.url),
             target: orig.clone(),
             orig,
-            version: req.version(),
-            headers: url::poll_headers(req.headers()),
-            extensions: req.extensions().clone(),
+            version: Version::HTTP_11,
+            headers: HeaderMap::new(),
+            extensions: Extensions::new(),
             same_origin: true,
             schedule: options.schedule.unwrap_or(config.schedule),
             max_polls: options.max_polls.or(config.max_polls),
             max_duration: options.max_duration.or(config.max_duration),
             final_state_via: options.final_state_via.or(config.final_state_via),
+            hooks: [config.on_progress.clone(), options.on_progress.clone()],
             config: config.clone(),
             started: now,
             phase: Phase::Initial,
@@ -181,7 +242,7 @@ impl Operation {
             percent_complete: None,
             final_url: None,
             gone_on_404: false,
-        }))
+        })
     }
 
     /// How much of this response's body to read before [`Operation::on_response`]; `None`
@@ -236,6 +297,62 @@ impl Operation {
             final_url: self.final_url.clone(),
             gone_on_404: self.gone_on_404,
         }
+    }
+
+    /// Where the operation stands, to resume it.
+    pub(crate) fn token(&self) -> ResumeToken {
+        ResumeToken {
+            method: self.verb.as_str().to_owned(),
+            original_uri: self.orig.uri.to_string(),
+            monitor: self.monitor,
+            url: self.target.uri.to_string(),
+            location: self
+                .location
+                .as_ref()
+                .and_then(|l| l.as_ref().ok())
+                .map(|t| t.uri.to_string()),
+            final_get: self.phase == Phase::Final,
+            polls: self.polls,
+        }
+    }
+
+    /// Tells the progress hooks, if any, that the next request comes after `next_wait`.
+    pub(crate) fn report(&self, next_wait: Duration) {
+        if self.hooks.iter().all(Option::is_none) {
+            return;
+        }
+        let progress = Progress {
+            status: self.status_word.clone(),
+            percent_complete: self.percent_complete,
+            polls: self.polls,
+            next_wait,
+            monitor_kind: self.monitor,
+            monitor_url: self.target.uri.clone(),
+            token: self.token(),
+        };
+        for hook in self.hooks.iter().flatten() {
+            hook.call(&progress);
+        }
+    }
+
+    #[cfg(feature = "tracing")]
+    pub(crate) fn original_uri(&self) -> &http::Uri {
+        &self.orig.uri
+    }
+
+    #[cfg(feature = "tracing")]
+    pub(crate) fn target_uri(&self) -> &http::Uri {
+        &self.target.uri
+    }
+
+    #[cfg(feature = "tracing")]
+    pub(crate) fn status_word(&self) -> Option<&str> {
+        self.status_word.as_deref()
+    }
+
+    #[cfg(feature = "tracing")]
+    pub(crate) fn polls(&self) -> u32 {
+        self.polls
     }
 
     /// Remembers what a status body said, for progress and the extension.
@@ -357,11 +474,13 @@ impl Operation {
 
     /// An error at the current URL, with the progress made so far.
     fn error(&self, kind: ErrorKind, now: Instant) -> LroError {
-        LroError::new(kind).with_progress(
-            Some(self.target.uri.clone()),
-            self.polls,
-            now.saturating_duration_since(self.started),
-        )
+        LroError::new(kind)
+            .with_progress(
+                Some(self.target.uri.clone()),
+                self.polls,
+                now.saturating_duration_since(self.started),
+            )
+            .with_resume(self.token())
     }
 
     /// An error that keeps the response it came from, with the service's code and message.
