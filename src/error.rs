@@ -118,6 +118,7 @@ struct Inner {
     headers: HeaderMap,
     body: Bytes,
     resume: Option<ResumeToken>,
+    source: Option<tower::BoxError>,
 }
 
 /// How much of a body the `Display` of an error without code and message shows.
@@ -138,6 +139,7 @@ impl LroError {
                 headers: HeaderMap::new(),
                 body: Bytes::new(),
                 resume: None,
+                source: None,
             }),
         }
     }
@@ -174,6 +176,11 @@ impl LroError {
         self.inner.status = Some(status);
         self.inner.headers = headers;
         self.inner.body = body;
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: tower::BoxError) -> Self {
+        self.inner.source = Some(source);
         self
     }
 
@@ -328,14 +335,22 @@ impl fmt::Display for LroError {
         }
         write!(f, ", {} polls, {:?})", i.polls, i.elapsed)?;
         if i.code.is_none() && i.message.is_none() && !i.body.is_empty() {
-            let end = i.body.len().min(BODY_EXCERPT);
-            write!(f, ": {}", String::from_utf8_lossy(&i.body[..end]))?;
+            let excerpt = i.body.get(..BODY_EXCERPT).unwrap_or(&i.body);
+            write!(f, ": {}", String::from_utf8_lossy(excerpt))?;
         }
         Ok(())
     }
 }
 
-impl std::error::Error for LroError {}
+impl std::error::Error for LroError {
+    /// The inner service's error, when a poll or the final GET failed in transport.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// A configuration that the layer refuses (for example a zero poll interval).
 ///

@@ -115,6 +115,8 @@ impl<S, B> Run<S, B> {
 }
 
 /// What the driver does after a step.
+// Short-lived return value: boxing the response would cost an allocation per step.
+#[allow(clippy::large_enum_variant)]
 enum Step<B> {
     Ready(Result<Response<LroBody<B>>, BoxError>),
     Read,
@@ -186,7 +188,7 @@ where
 fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> Step<B> {
     let response = match result {
         Ok(response) => response,
-        Err(e) => return Step::Ready(Err(e)),
+        Err(e) => return Step::Ready(Err(run.operation.service_error(e, Instant::now()))),
     };
     let (head, body) = response.into_parts();
     match run.operation.body_cap(&head) {
@@ -232,7 +234,10 @@ where
                     }
                 }
             },
-            Some(Err(e)) => return Poll::Ready(Step::Ready(Err(e.into()))),
+            Some(Err(e)) => {
+                let error = run.operation.service_error(e.into(), Instant::now());
+                return Poll::Ready(Step::Ready(Err(error)));
+            }
         }
     };
     let Some(head) = run.head.take() else {

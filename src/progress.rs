@@ -77,7 +77,7 @@ impl Progress {
         self.monitor_kind
     }
 
-    /// The URL the next request goes to.
+    /// The monitor's URL (the next request may go to the result's URL instead: see the token).
     ///
     /// ```
     /// # fn f(p: &tower_lro::Progress) { println!("{}", p.monitor_url()); }

@@ -95,7 +95,8 @@ impl Operation {
         }
         if let Some((kind, target)) = monitor {
             self.monitor = kind;
-            self.target = self.for_request(target);
+            let target = self.for_request(target);
+            self.set_target(target);
         }
         match detected {
             Detected::PassThrough => Next::PassThrough,

@@ -131,6 +131,8 @@ pub(crate) struct Operation {
     started: Instant,
     phase: Phase,
     monitor: MonitorKind,
+    /// The monitor's URL; `target` is where the next request goes (the monitor or the result).
+    monitor_uri: http::Uri,
     target: Target,
     location: SeenLocation,
     polls: u32,
@@ -218,6 +220,7 @@ impl Operation {
             verb,
             origin: Origin::of(&orig.url),
             target: orig.clone(),
+            monitor_uri: orig.uri.clone(),
             orig,
             version: Version::HTTP_11,
             headers: HeaderMap::new(),
@@ -288,7 +291,7 @@ impl Operation {
     pub(crate) fn info(&self) -> LroInfo {
         LroInfo {
             monitor_kind: self.monitor,
-            monitor_url: self.target.uri.clone(),
+            monitor_url: self.monitor_uri.clone(),
             polls: self.polls,
             transient_retries: self.transient_total,
             total_wait: self.total_wait,
@@ -327,7 +330,7 @@ impl Operation {
             polls: self.polls,
             next_wait,
             monitor_kind: self.monitor,
-            monitor_url: self.target.uri.clone(),
+            monitor_url: self.monitor_uri.clone(),
             token: self.token(),
         };
         for hook in self.hooks.iter().flatten() {
@@ -400,14 +403,22 @@ impl Operation {
             }
             Admission::Refused => {
                 let detail = format!("{} is not on the origin of {}", target.uri, self.orig.uri);
-                self.target = target;
+                self.set_target(target);
                 return Err(self
                     .error(ErrorKind::CrossOriginPollingUrl, now)
                     .with_detail(detail));
             }
         }
-        self.target = target;
+        self.set_target(target);
         Ok(())
+    }
+
+    /// Aims the next request; outside the final GET, that URL is the monitor.
+    fn set_target(&mut self, target: Target) {
+        if self.phase != Phase::Final {
+            self.monitor_uri = target.uri.clone();
+        }
+        self.target = target;
     }
 
     /// The next poll of `target`, after the hint in `headers` or the schedule.
@@ -472,11 +483,25 @@ impl Operation {
         next
     }
 
+    /// An error of the inner service (or of a body it produced). The original request's own
+    /// errors pass through unchanged; once polling started they become `PollFailed` or
+    /// `FinalGetFailed` with the inner error as `source()`, so the monitor URL and the resume
+    /// token are not lost with them.
+    pub(crate) fn service_error(&self, error: tower::BoxError, now: Instant) -> tower::BoxError {
+        let kind = match self.phase {
+            Phase::Initial => return error,
+            Phase::Polling => ErrorKind::PollFailed,
+            Phase::Final => ErrorKind::FinalGetFailed,
+        };
+        let detail = format!("the inner service failed: {error}");
+        Box::new(self.error(kind, now).with_detail(detail).with_source(error))
+    }
+
     /// An error at the current URL, with the progress made so far.
     fn error(&self, kind: ErrorKind, now: Instant) -> LroError {
         LroError::new(kind)
             .with_progress(
-                Some(self.target.uri.clone()),
+                Some(self.monitor_uri.clone()),
                 self.polls,
                 now.saturating_duration_since(self.started),
             )

@@ -91,7 +91,8 @@ impl Operation {
         // A refreshed monitor URL replaces the old one; an unusable one is ignored.
         if let Some(Some((kind, target))) = detect::status_monitor(&self.orig.url, &head.headers) {
             self.monitor = kind;
-            self.target = self.for_request(target);
+            let target = self.for_request(target);
+            self.set_target(target);
         }
         self.note_location(&head.headers);
         let Some(word) = doc.status.as_deref() else {
@@ -172,7 +173,8 @@ impl Operation {
             .iter()
             .find_map(|v| Target::resolve_header(&self.orig.url, v));
         if let Some(target) = fresh {
-            self.target = self.for_request(target);
+            let target = self.for_request(target);
+            self.set_target(target);
         }
     }
 

@@ -556,6 +556,11 @@ fn status_monitor_refreshes_urls_and_location() {
     expect_return(next, None);
     let info = h.op.info();
     assert_eq!(info.final_url().unwrap(), loc2);
+    assert_eq!(
+        info.monitor_url(),
+        moved,
+        "the monitor, not the result's URL"
+    );
     assert_eq!(info.status(), Some("Succeeded"));
 }
 

@@ -202,4 +202,33 @@ mod tests {
             PollSchedule::exponential(Duration::from_secs(1), 0, Duration::from_secs(2)).is_err()
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_header_value_is_a_hint_or_none(text in "\\PC{0,40}") {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&text) {
+                h.insert("retry-after", v.clone());
+                h.insert("retry-after-ms", v);
+            }
+            let hint = hint(&h, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+            proptest::prop_assert!(hint.is_none_or(|d| !d.is_zero()));
+        }
+
+        #[test]
+        fn positive_integers_are_exact(n in 1u64..1_000_000_000, ws in " {0,3}") {
+            let h = headers(&[("retry-after", &format!("{ws}{n}{ws}"))]);
+            proptest::prop_assert_eq!(hint(&h, SystemTime::now()), Some(Duration::from_secs(n)));
+            let h = headers(&[("x-ms-retry-after-ms", &n.to_string())]);
+            proptest::prop_assert_eq!(hint(&h, SystemTime::now()), Some(Duration::from_millis(n)));
+        }
+
+        #[test]
+        fn schedule_stays_within_bounds(initial in 1u64..10_000, factor in 1u32..10, extra in 0u64..100_000, n in 0u32..1000) {
+            let s = PollSchedule::exponential(
+                Duration::from_millis(initial), factor, Duration::from_millis(initial + extra)).unwrap();
+            let w = s.wait(n);
+            proptest::prop_assert!(w >= Duration::from_millis(initial) && w <= Duration::from_millis(initial + extra));
+        }
+    }
 }

@@ -417,4 +417,48 @@ mod tests {
         assert!(is_running_word("NOTSTARTED"));
         assert!(!is_running_word("ready"));
     }
+
+    fn recase(word: &str, mask: u64) -> String {
+        word.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if mask >> (i % 64) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn terminal_words_in_any_case(mask in proptest::prelude::any::<u64>()) {
+            for (word, state) in [("succeeded", State::Succeeded), ("completed", State::Succeeded),
+                                  ("failed", State::Failed), ("canceled", State::Canceled),
+                                  ("cancelled", State::Canceled)] {
+                proptest::prop_assert_eq!(State::of(&recase(word, mask)), state);
+            }
+        }
+
+        #[test]
+        fn other_words_are_running(word in "[A-Za-z]{0,16}") {
+            let lower = word.to_ascii_lowercase();
+            let terminal = ["succeeded", "completed", "failed", "canceled", "cancelled"].contains(&lower.as_str());
+            proptest::prop_assert_eq!(State::of(&word) == State::Running, !terminal);
+        }
+
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = StatusDoc::parse(&bytes);
+        }
+
+        #[test]
+        fn status_survives_any_surrounding_json(word in "[A-Za-z ]{1,12}", pad in "[a-z]{0,8}") {
+            let body = format!(r#"{{"{pad}x":[1,{{"a":null}}],"status":"{word}","properties":{{"provisioningState":"{word}"}}}}"#);
+            let doc = StatusDoc::parse(body.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(doc.status.as_deref(), Some(word.as_str()));
+            proptest::prop_assert_eq!(doc.provisioning_state.as_deref(), Some(word.as_str()));
+        }
+    }
 }

@@ -317,4 +317,14 @@ mod tests {
         .unwrap();
         assert!(a.same_path(&b));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_resolves_or_is_refused(text in "\\PC{0,80}") {
+            if let Some(t) = Target::resolve(&base(), &text) {
+                proptest::prop_assert!(matches!(t.url.scheme(), "http" | "https"));
+                proptest::prop_assert!(t.uri.authority().is_some());
+            }
+        }
+    }
 }
