@@ -251,6 +251,12 @@ where
     let next = run
         .operation
         .on_response(&head, seen, Instant::now(), SystemTime::now());
+    if let Next::Get { .. } = next {
+        // The body is done with: keep the buffer's capacity for the next poll.
+        run.body = None;
+        run.buf.clear();
+        return Poll::Ready(finish(run, next, head, LroBody::empty));
+    }
     let data = run.buf.split().freeze();
     let rest = run.body.take();
     let trailers = run.trailers.take();

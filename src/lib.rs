@@ -104,3 +104,47 @@ pub use progress::{OnProgress, Progress};
 pub use resume::ResumeToken;
 pub use wire::retry_after::PollSchedule;
 pub use wire::url::AllowedOrigin;
+
+/// Entry points for the fuzz targets in `fuzz/` (built only by `cargo fuzz`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::time::{Duration, SystemTime};
+
+    /// Parses every retry hint header of `headers`.
+    pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+        crate::wire::retry_after::hint(
+            headers,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        )
+    }
+
+    /// Parses a status, provisioningState or error body and classifies its words.
+    pub fn status_body(body: &[u8]) {
+        if let Ok(doc) = crate::wire::status::StatusDoc::parse(body) {
+            for word in [doc.status.as_deref(), doc.provisioning_state.as_deref()]
+                .into_iter()
+                .flatten()
+            {
+                let _ = crate::wire::status::State::of(word);
+                let _ = crate::wire::status::is_running_word(word);
+            }
+            let _ = doc.code_and_message();
+        }
+    }
+
+    /// Resolves `raw` against `base` and applies the origin rule.
+    pub fn resolve(base: &str, raw: &str) {
+        let Ok(uri) = base.parse::<http::Uri>() else {
+            return;
+        };
+        let Some(orig) = crate::wire::url::Target::from_request(&uri) else {
+            return;
+        };
+        if let Some(target) = crate::wire::url::Target::resolve(&orig.url, raw) {
+            let origin = crate::wire::url::Origin::of(&orig.url);
+            let _ = crate::wire::url::admit(&origin, &[], &target.url);
+            let _ = target.with_api_version_of(&orig.url).same_path(&orig);
+        }
+    }
+}

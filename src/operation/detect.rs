@@ -105,7 +105,7 @@ impl Operation {
             Detected::Ended(state) => self.ended(state, head, body, now),
             Detected::Poll(kind) => {
                 self.monitor = kind;
-                self.poll(self.target.clone(), &head.headers, now, wall)
+                self.poll(&head.headers, now, wall)
             }
             Detected::Invalid(kind, why) => {
                 Next::Fail(self.response_error(kind, head, body, now).with_detail(why))

@@ -390,9 +390,15 @@ impl Operation {
         }
     }
 
-    /// Checks the origin rule for `target` and makes it the URL of the next request.
+    /// Makes `target` the URL of the next request, if the origin rule admits it.
     fn aim(&mut self, target: Target, now: Instant) -> Result<(), LroError> {
-        match url::admit(&self.origin, &self.config.allowed, &target.url) {
+        self.set_target(target);
+        self.check_origin(now)
+    }
+
+    /// The origin rule for the URL of the next request.
+    fn check_origin(&mut self, now: Instant) -> Result<(), LroError> {
+        match url::admit(&self.origin, &self.config.allowed, &self.target.url) {
             Admission::SameOrigin => self.same_origin = true,
             Admission::Allowed { credentials } => {
                 if !credentials {
@@ -402,14 +408,15 @@ impl Operation {
                 self.same_origin = false;
             }
             Admission::Refused => {
-                let detail = format!("{} is not on the origin of {}", target.uri, self.orig.uri);
-                self.set_target(target);
+                let detail = format!(
+                    "{} is not on the origin of {}",
+                    self.target.uri, self.orig.uri
+                );
                 return Err(self
                     .error(ErrorKind::CrossOriginPollingUrl, now)
                     .with_detail(detail));
             }
         }
-        self.set_target(target);
         Ok(())
     }
 
@@ -421,14 +428,8 @@ impl Operation {
         self.target = target;
     }
 
-    /// The next poll of `target`, after the hint in `headers` or the schedule.
-    fn poll(
-        &mut self,
-        target: Target,
-        headers: &HeaderMap,
-        now: Instant,
-        wall: SystemTime,
-    ) -> Next {
+    /// The next request to the current target, after the hint in `headers` or the schedule.
+    fn poll(&mut self, headers: &HeaderMap, now: Instant, wall: SystemTime) -> Next {
         self.phase = Phase::Polling;
         let delay = match retry_after::hint(headers, wall) {
             Some(hint) => hint.min(self.config.max_interval),
@@ -437,7 +438,7 @@ impl Operation {
                 self.schedule.wait(self.unhinted_waits - 1)
             }
         };
-        if let Err(e) = self.aim(target, now) {
+        if let Err(e) = self.check_origin(now) {
             return Next::Fail(e);
         }
         if self.max_polls.is_some_and(|max| self.polls >= max) {
@@ -478,7 +479,7 @@ impl Operation {
         self.transient_in_row += 1;
         self.transient_total += 1;
         let phase = self.phase;
-        let next = self.poll(self.target.clone(), &head.headers, now, wall);
+        let next = self.poll(&head.headers, now, wall);
         self.phase = phase;
         next
     }

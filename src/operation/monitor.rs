@@ -103,7 +103,7 @@ impl Operation {
         };
         self.note(Some(word), &doc);
         match State::of(word) {
-            State::Running => self.poll(self.target.clone(), &head.headers, now, wall),
+            State::Running => self.poll(&head.headers, now, wall),
             State::Succeeded => self.succeeded(Some(&doc), head, now),
             state => self.ended(state, head, body, now),
         }
@@ -124,7 +124,7 @@ impl Operation {
                 let word = doc.status.as_deref().or(doc.provisioning_state.as_deref());
                 self.note(word, &doc);
             }
-            return self.poll(self.target.clone(), &head.headers, now, wall);
+            return self.poll(&head.headers, now, wall);
         }
         if status.is_success() {
             let doc = body
@@ -150,7 +150,7 @@ impl Operation {
                 State::Succeeded => Next::Return { status: None },
                 State::Running => {
                     self.refresh_location(head);
-                    self.poll(self.target.clone(), &head.headers, now, wall)
+                    self.poll(&head.headers, now, wall)
                 }
                 state => self.ended(state, head, body, now),
             };
@@ -188,7 +188,7 @@ impl Operation {
     ) -> Next {
         let status = head.status.as_u16();
         match status {
-            202 => self.poll(self.target.clone(), &head.headers, now, wall),
+            202 => self.poll(&head.headers, now, wall),
             200 | 201 => {
                 let doc = body
                     .whole()
@@ -200,7 +200,7 @@ impl Operation {
                 self.note(Some(ps), &doc);
                 match State::of(ps) {
                     State::Succeeded => Next::Return { status: None },
-                    State::Running => self.poll(self.target.clone(), &head.headers, now, wall),
+                    State::Running => self.poll(&head.headers, now, wall),
                     state => self.ended(state, head, body, now),
                 }
             }
