@@ -146,3 +146,69 @@ impl LroInfo {
         self.gone_on_404
     }
 }
+
+/// Marks every request the layer makes (polls and the final GET), in the request extensions,
+/// so that layers below can tell them apart.
+///
+/// An auth layer below should add credentials only when [`LroPoll::credentials_allowed`] is
+/// true: the layer strips the original request's credential headers for allow-listed foreign
+/// origins, and a layer below adding them back would undo that.
+///
+/// ```
+/// fn add_token<B>(req: &mut http::Request<B>) {
+///     let allowed = req
+///         .extensions()
+///         .get::<tower_lro::LroPoll>()
+///         .is_none_or(|poll| poll.credentials_allowed());
+///     if allowed {
+///         req.headers_mut().insert("authorization", http::HeaderValue::from_static("Bearer t"));
+///     }
+/// }
+/// # add_token(&mut http::Request::new(()));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LroPoll {
+    pub(crate) attempt: u32,
+    pub(crate) same_origin: bool,
+    pub(crate) credentials_allowed: bool,
+    pub(crate) final_get: bool,
+}
+
+impl LroPoll {
+    /// Poll requests made so far, this one included (the final GET does not count).
+    ///
+    /// ```
+    /// # fn f(p: &tower_lro::LroPoll) { let _n: u32 = p.attempt(); }
+    /// ```
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// True when the URL is on the original request's origin.
+    ///
+    /// ```
+    /// # fn f(p: &tower_lro::LroPoll) { let _s: bool = p.same_origin(); }
+    /// ```
+    pub fn same_origin(&self) -> bool {
+        self.same_origin
+    }
+
+    /// True when credentials may go with this request (same origin, or an allowed origin
+    /// admitted with credentials, and no credentials were stripped earlier in the operation).
+    ///
+    /// ```
+    /// # fn f(p: &tower_lro::LroPoll) { let _c: bool = p.credentials_allowed(); }
+    /// ```
+    pub fn credentials_allowed(&self) -> bool {
+        self.credentials_allowed
+    }
+
+    /// True for the GET of the final result.
+    ///
+    /// ```
+    /// # fn f(p: &tower_lro::LroPoll) { let _f: bool = p.final_get(); }
+    /// ```
+    pub fn final_get(&self) -> bool {
+        self.final_get
+    }
+}

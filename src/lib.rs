@@ -65,7 +65,11 @@
 //! Put `LroLayer` **above** authentication, retries, per-request timeouts and tracing, so that
 //! each poll passes through them; never below a concurrency limit (one permit would be held for
 //! the whole operation). A `Timeout` above it bounds the whole operation. When a retry layer sits
-//! below, set [`LroLayerBuilder::max_transient_retries`] to 0.
+//! below, set [`LroLayerBuilder::max_transient_retries`] to 0. Every request the layer makes
+//! carries an [`LroPoll`] extension: an auth layer below should add credentials only where
+//! [`LroPoll::credentials_allowed`] says so. A redirect-following layer below should use a
+//! same-origin policy (tower-http's `SameOrigin`), since the layer cannot see where a redirect
+//! leads.
 //!
 //! The rules it follows are those of the Azure Resource Manager async-operation contract; the
 //! crate's README has the whole behaviour table.
@@ -97,7 +101,7 @@ mod wire;
 pub use body::LroBody;
 pub use error::{ConfigError, ErrorKind, LroError};
 pub use future::ResponseFuture;
-pub use info::{LroInfo, MonitorKind};
+pub use info::{LroInfo, LroPoll, MonitorKind};
 pub use layer::{Lro, LroLayer, LroLayerBuilder};
 pub use options::{FinalStateVia, LroOptions};
 pub use progress::{OnProgress, Progress};

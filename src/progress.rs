@@ -9,7 +9,8 @@ use http::Uri;
 use crate::info::MonitorKind;
 use crate::resume::ResumeToken;
 
-/// Where a running operation stands, reported before each wait.
+/// Where a running operation stands, reported before each wait and before the final GET
+/// (whose `next_wait` is zero).
 ///
 /// ```
 /// use tower_lro::{LroOptions, OnProgress};

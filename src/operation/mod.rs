@@ -16,7 +16,7 @@ use http::{response, Extensions, Method, Request, StatusCode, Version};
 use tokio::time::Instant;
 
 use crate::error::{ErrorKind, LroError};
-use crate::info::{LroInfo, MonitorKind};
+use crate::info::{LroInfo, LroPoll, MonitorKind};
 use crate::layer::Config;
 use crate::options::{FinalStateVia, LroOptions};
 use crate::progress::{OnProgress, Progress};
@@ -124,6 +124,8 @@ pub(crate) struct Operation {
     headers: HeaderMap,
     extensions: Extensions,
     same_origin: bool,
+    /// False for good once credentials were stripped for an allowed foreign origin.
+    credentials_ok: bool,
     schedule: PollSchedule,
     max_polls: Option<u32>,
     max_duration: Option<Duration>,
@@ -226,6 +228,7 @@ impl Operation {
             headers: HeaderMap::new(),
             extensions: Extensions::new(),
             same_origin: true,
+            credentials_ok: true,
             schedule: options.schedule.unwrap_or(config.schedule),
             max_polls: options.max_polls.or(config.max_polls),
             max_duration: options.max_duration.or(config.max_duration),
@@ -284,6 +287,12 @@ impl Operation {
         if self.same_origin {
             *req.extensions_mut() = self.extensions.clone();
         }
+        req.extensions_mut().insert(LroPoll {
+            attempt: self.polls,
+            same_origin: self.same_origin,
+            credentials_allowed: self.credentials_ok,
+            final_get: self.phase == Phase::Final,
+        });
         req
     }
 
@@ -404,6 +413,7 @@ impl Operation {
                 if !credentials {
                     // Stripped for good: a later same-origin poll does not bring them back.
                     url::strip_credentials(&mut self.headers);
+                    self.credentials_ok = false;
                 }
                 self.same_origin = false;
             }
