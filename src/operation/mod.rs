@@ -256,8 +256,15 @@ impl Operation {
     pub(crate) fn body_cap(&self, head: &response::Parts) -> Option<usize> {
         match self.phase {
             Phase::Initial => detect::body_cap(self, head),
-            // Poll bodies are always read: to decide, and so the connection can be reused.
-            Phase::Polling => Some(self.config.body_cap.max(self.config.inspect_cap)),
+            // Poll bodies are always read: to decide, and so the connection can be reused. A
+            // status monitor's body must fit its cap; a Location or resource poll may answer
+            // with the result itself, which is only inspected.
+            Phase::Polling => Some(match self.monitor {
+                MonitorKind::AzureAsyncOperation | MonitorKind::OperationLocation => {
+                    self.config.body_cap
+                }
+                _ => self.config.inspect_cap,
+            }),
             Phase::Final => (!head.status.is_success()).then_some(self.config.body_cap),
         }
     }

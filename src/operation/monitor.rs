@@ -79,7 +79,9 @@ impl Operation {
         let doc = match StatusDoc::parse(bytes) {
             Ok(doc) => doc,
             Err(_) => {
-                let is_json = serde_json::from_slice::<IgnoredAny>(bytes).is_ok();
+                // serde_json skips over ignored strings without checking their UTF-8.
+                let is_json = std::str::from_utf8(bytes).is_ok()
+                    && serde_json::from_slice::<IgnoredAny>(bytes).is_ok();
                 let kind = if bytes.iter().all(u8::is_ascii_whitespace) || is_json {
                     ErrorKind::MissingStatus
                 } else {

@@ -476,6 +476,11 @@ fn status_monitor_bodies() {
     let cases: &[(u16, &str, ErrorKind)] = &[
         (200, "not json", ErrorKind::InvalidStatusBody),
         (200, "{\"status\":", ErrorKind::InvalidStatusBody),
+        (
+            200,
+            "{\"status\":\"Succeeded\u{fffd}\"",
+            ErrorKind::InvalidStatusBody,
+        ),
         (200, "", ErrorKind::MissingStatus),
         (200, "[1,2]", ErrorKind::MissingStatus),
         (200, r#"{"status":42}"#, ErrorKind::MissingStatus),
