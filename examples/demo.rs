@@ -27,7 +27,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tower::{service_fn, BoxError, ServiceBuilder, ServiceExt};
-use tower_lro::{LroInfo, LroLayer, MonitorKind};
+use tower_lro::{LroInfo, LroLayer, LroOptions, MonitorKind, OnProgress};
 
 const SUB: &str = "/subscriptions/6a1e3b1c-5d0f-4c38-9f57-2f0c1d9e7a42";
 const RG: &str = "/resourceGroups/demo-rg";
@@ -185,6 +185,21 @@ where
         };
         let mut request = request.body(body)?;
         request.extensions_mut().insert(Tag(name));
+        // A live progress line before every wait, from the layer's progress hook.
+        let progress = OnProgress::new(move |p| {
+            let percent = p
+                .percent_complete()
+                .map_or("-".to_owned(), |v| format!("{v:.0}%"));
+            println!(
+                "            {name:<8}  ..      {:<11} {percent:>4}  poll {}, next in {:.1}s",
+                p.status().unwrap_or("(started)"),
+                p.polls(),
+                p.next_wait().as_secs_f64()
+            );
+        });
+        request
+            .extensions_mut()
+            .insert(LroOptions::new().on_progress(progress));
         let response = service.clone().oneshot(request).await?;
         let status = response.status();
         let info = response.extensions().get::<LroInfo>().cloned();
