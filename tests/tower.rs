@@ -447,3 +447,110 @@ fn futures_are_send_and_services_sync_over_hyper_util() {
     send::<LroBody<hyper::body::Incoming>>();
     sync::<LroLayer>();
 }
+
+/// Runs a POST whose Azure-AsyncOperation monitor answers `polls` in turn, under `layer`.
+async fn run_monitor(
+    layer: LroLayer,
+    polls: Vec<Response<String>>,
+) -> Result<Response<LroBody<String>>, BoxError> {
+    let (mock, mut handle) = mock::pair::<Request<String>, Response<String>>();
+    let call = tokio::spawn(layer.layer(mock).oneshot(request("POST", "/limits", "")));
+    let op = format!("{ARM}/ops/limits");
+    answer(
+        &mut handle,
+        "POST",
+        &format!("{ARM}/limits"),
+        response(202, &[("azure-asyncoperation", &op)], ""),
+    )
+    .await;
+    for reply in polls {
+        answer(&mut handle, "GET", &op, reply).await;
+    }
+    call.await.unwrap()
+}
+
+fn kind(result: Result<Response<LroBody<String>>, BoxError>) -> ErrorKind {
+    result
+        .unwrap_err()
+        .downcast_ref::<LroError>()
+        .expect("an LroError")
+        .kind()
+}
+
+#[tokio::test(start_paused = true)]
+async fn monitor_body_cap_boundary() {
+    let body = |len: usize| {
+        let head = r#"{"status":"Succeeded","pad":""#;
+        format!("{head}{}\"}}", "x".repeat(len - head.len() - 2))
+    };
+    let layer = || LroLayer::builder().monitor_body_cap(100).build().unwrap();
+    let at_cap = run_monitor(layer(), vec![response(200, &[], &body(100))]).await;
+    assert_eq!(body_text(at_cap.unwrap()).await.len(), 100);
+    let over = run_monitor(layer(), vec![response(200, &[], &body(101))]).await;
+    assert_eq!(kind(over), ErrorKind::BodyTooLarge);
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_retry_limit_boundary() {
+    let busy = || response(503, &[("retry-after", "1")], "");
+    let done = || response(200, &[], r#"{"status":"Succeeded"}"#);
+    let layer = || {
+        LroLayer::builder()
+            .max_transient_retries(2)
+            .build()
+            .unwrap()
+    };
+    let survived = run_monitor(layer(), vec![busy(), busy(), done()])
+        .await
+        .unwrap();
+    assert_eq!(
+        survived
+            .extensions()
+            .get::<LroInfo>()
+            .unwrap()
+            .transient_retries(),
+        2
+    );
+    let failed = run_monitor(layer(), vec![busy(), busy(), busy()]).await;
+    assert_eq!(kind(failed), ErrorKind::PollFailed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_polls_boundary() {
+    let running = || response(200, &[], r#"{"status":"Running"}"#);
+    let done = || response(200, &[], r#"{"status":"Succeeded"}"#);
+    let layer = || LroLayer::builder().max_polls(3).build().unwrap();
+    let at_limit = run_monitor(layer(), vec![running(), running(), done()])
+        .await
+        .unwrap();
+    assert_eq!(at_limit.extensions().get::<LroInfo>().unwrap().polls(), 3);
+    let past = run_monitor(layer(), vec![running(), running(), running()]).await;
+    assert_eq!(kind(past), ErrorKind::TimedOut);
+}
+
+#[tokio::test(start_paused = true)]
+async fn inspection_cap_boundary() {
+    let put = |cap: usize, body: String| async move {
+        let (mock, mut handle) = mock::pair::<Request<String>, Response<String>>();
+        let layer = LroLayer::builder().inspection_cap(cap).build().unwrap();
+        let call = tokio::spawn(layer.layer(mock).oneshot(request("PUT", "/cap", "")));
+        answer(
+            &mut handle,
+            "PUT",
+            &format!("{ARM}/cap"),
+            response(201, &[], &body),
+        )
+        .await;
+        call.await.unwrap()
+    };
+    let failed = r#"{"properties":{"provisioningState":"Failed"}}"#.to_owned();
+    // Exactly at the cap: inspected, so the Failed state is seen.
+    assert_eq!(
+        kind(put(failed.len(), failed.clone()).await),
+        ErrorKind::OperationFailed
+    );
+    // One byte over: not inspected; a 201 without a known PS and no header is handed over whole.
+    let whole = put(failed.len() - 1, failed.clone()).await.unwrap();
+    assert_eq!(whole.status(), StatusCode::CREATED);
+    assert_eq!(body_text(whole).await, failed);
+}
