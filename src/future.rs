@@ -39,8 +39,29 @@ pin_project! {
         S: Service<Request<ReqBody>>,
     {
         #[pin]
+        kind: Kind<S::Future, Pin<Box<Driver<S, ReqBody, ResBody>>>>,
+    }
+}
+
+pin_project! {
+    /// Pass-through futures stay as small as the inner one; everything an operation needs
+    /// lives in one box.
+    #[project = KindProj]
+    enum Kind<F, D> {
+        PassThrough { #[pin] future: F },
+        Operation { driver: D },
+    }
+}
+
+pin_project! {
+    /// Drives one operation: its requests, waits and body reads.
+    struct Driver<S, ReqBody, ResBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
         state: State<S::Future, Oneshot<S, Request<ReqBody>>>,
-        run: Option<Box<Run<S, ResBody>>>,
+        run: Run<S, ResBody>,
     }
 }
 
@@ -55,9 +76,9 @@ pin_project! {
     }
 }
 
-/// Everything an operation needs beyond the pass-through path, kept off that path.
+/// The operation and what it keeps between steps.
 struct Run<S, B> {
-    operation: Box<Operation>,
+    operation: Operation,
     service: S,
     head: Option<response::Parts>,
     body: Option<Pin<Box<B>>>,
@@ -73,35 +94,30 @@ where
 {
     pub(crate) fn pass_through(future: S::Future) -> Self {
         ResponseFuture {
-            state: State::Call { future },
-            run: None,
+            kind: Kind::PassThrough { future },
         }
     }
 
-    pub(crate) fn operation(future: S::Future, service: S, operation: Box<Operation>) -> Self {
-        ResponseFuture {
-            state: State::Call { future },
-            run: Some(Run::new(service, operation)),
-        }
+    pub(crate) fn operation(future: S::Future, service: S, operation: Operation) -> Self {
+        Self::drive(State::Call { future }, service, operation)
     }
 
     /// Starts with a request to the operation's current URL.
-    pub(crate) fn resumed(service: S, operation: Box<Operation>) -> Self
+    pub(crate) fn resumed(service: S, operation: Operation) -> Self
     where
         S: Clone,
         ReqBody: Default,
     {
         let future = Oneshot::new(service.clone(), operation.request());
-        ResponseFuture {
-            state: State::Poll { future },
-            run: Some(Run::new(service, operation)),
-        }
+        Self::drive(State::Poll { future }, service, operation)
     }
-}
 
-impl<S, B> Run<S, B> {
-    fn new(service: S, operation: Box<Operation>) -> Box<Self> {
-        Box::new(Run {
+    fn drive(
+        state: State<S::Future, Oneshot<S, Request<ReqBody>>>,
+        service: S,
+        operation: Operation,
+    ) -> Self {
+        let run = Run {
             operation,
             service,
             head: None,
@@ -110,7 +126,12 @@ impl<S, B> Run<S, B> {
             trailers: None,
             cap: 0,
             trace: Trace::default(),
-        })
+        };
+        ResponseFuture {
+            kind: Kind::Operation {
+                driver: Box::pin(Driver { state, run }),
+            },
+        }
     }
 }
 
@@ -134,34 +155,51 @@ where
     type Output = Result<Response<LroBody<ResBody>>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::PassThrough { future } => {
+                let response = ready!(future.poll(cx)).map_err(Into::into)?;
+                Poll::Ready(Ok(response.map(LroBody::inner)))
+            }
+            KindProj::Operation { driver } => driver.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for Driver<S, ReqBody, ResBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    S::Error: Into<BoxError>,
+    ReqBody: Default,
+    ResBody: Body<Data = Bytes>,
+    ResBody::Error: Into<BoxError>,
+{
+    type Output = Result<Response<LroBody<ResBody>>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let run = this.run;
         loop {
-            let step = match (this.state.as_mut().project(), this.run.as_deref_mut()) {
-                (StateProj::Call { future }, None) => {
-                    let result = ready!(future.poll(cx)).map_err(Into::into);
-                    Step::Ready(result.map(|r| r.map(LroBody::inner)))
-                }
-                (StateProj::Call { future }, Some(run)) => {
+            let step = match this.state.as_mut().project() {
+                StateProj::Call { future } => {
                     let result = ready!(future.poll(cx)).map_err(Into::into);
                     on_head(run, result)
                 }
-                (StateProj::Poll { future }, Some(run)) => {
+                StateProj::Poll { future } => {
                     let result = ready!(future.poll(cx)).map_err(Into::into);
                     on_head(run, result)
                 }
-                (StateProj::Read, Some(run)) => ready!(read(run, cx)),
-                (StateProj::Wait { sleep }, Some(_)) => {
+                StateProj::Read => ready!(read(run, cx)),
+                StateProj::Wait { sleep } => {
                     ready!(sleep.poll(cx));
                     Step::Send {
                         delay: Duration::ZERO,
                     }
                 }
-                (StateProj::Done, _) => {
+                StateProj::Done => {
                     return Poll::Ready(Err(
                         "tower-lro: response future polled after completion".into()
                     ))
                 }
-                (_, None) => Step::Ready(Err("tower-lro: operation state lost".into())),
             };
             match step {
                 Step::Ready(result) => {
@@ -173,11 +211,9 @@ where
                     sleep: tokio::time::sleep(delay),
                 }),
                 Step::Send { .. } => {
-                    if let Some(run) = this.run.as_deref_mut() {
-                        // Each request goes through its own clone, readied by `Oneshot`.
-                        let future = Oneshot::new(run.service.clone(), run.operation.request());
-                        this.state.set(State::Poll { future });
-                    }
+                    // Each request goes through its own clone, readied by `Oneshot`.
+                    let future = Oneshot::new(run.service.clone(), run.operation.request());
+                    this.state.set(State::Poll { future });
                 }
             }
         }

@@ -161,7 +161,7 @@ impl Operation {
         req: &Request<B>,
         config: &Arc<Config>,
         now: Instant,
-    ) -> Option<Box<Operation>> {
+    ) -> Option<Operation> {
         let verb = Verb::of(req.method())?;
         let options = req.extensions().get::<LroOptions>();
         if options.is_some_and(|o| o.opt_out) {
@@ -180,7 +180,7 @@ impl Operation {
         token: &ResumeToken,
         config: &Arc<Config>,
         now: Instant,
-    ) -> Result<Box<Operation>, LroError> {
+    ) -> Result<Operation, LroError> {
         let bad = |what: &str| {
             LroError::new(ErrorKind::InvalidPollingUrl).with_detail(format!("resume token: {what}"))
         };
@@ -215,10 +215,10 @@ impl Operation {
         config: &Arc<Config>,
         options: Option<&LroOptions>,
         now: Instant,
-    ) -> Box<Operation> {
+    ) -> Operation {
         let none = LroOptions::default();
         let options = options.unwrap_or(&none);
-        Box::new(Operation {
+        Operation {
             verb,
             origin: Origin::of(&orig.url),
             target: orig.clone(),
@@ -248,7 +248,7 @@ impl Operation {
             percent_complete: None,
             final_url: None,
             gone_on_404: false,
-        })
+        }
     }
 
     /// How much of this response's body to read before [`Operation::on_response`]; `None`

@@ -18,7 +18,7 @@ const AAO: &str = "https://management.azure.com/subscriptions/s/providers/P/loca
 const LOC: &str = "https://management.azure.com/subscriptions/s/providers/P/locations/l/operationResults/op1?api-version=2024-01-01";
 
 struct Harness {
-    op: Box<Operation>,
+    op: Operation,
     now: Instant,
     wall: SystemTime,
 }
