@@ -30,7 +30,7 @@ pin_project! {
     #[project = KindProj]
     enum Kind<B> {
         Inner { #[pin] body: B },
-        Replay { data: Option<Bytes>, trailers: Option<HeaderMap> },
+        Replay { data: Option<Bytes>, trailers: Option<Box<HeaderMap>> },
         Prefixed { data: Option<Bytes>, rest: Pin<Box<B>> },
         Empty,
     }
@@ -47,7 +47,7 @@ impl<B> LroBody<B> {
         LroBody {
             kind: Kind::Replay {
                 data: Some(data).filter(|d| !d.is_empty()),
-                trailers,
+                trailers: trailers.map(Box::new),
             },
         }
     }
@@ -113,7 +113,7 @@ where
                 if let Some(data) = data.take() {
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
-                Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(t))))
+                Poll::Ready(trailers.take().map(|t| Ok(Frame::trailers(*t))))
             }
             KindProj::Prefixed { data, rest } => {
                 if let Some(data) = data.take() {

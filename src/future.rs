@@ -239,7 +239,7 @@ fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> 
         None => {
             let next =
                 run.operation
-                    .on_response(&head, Seen::Unread, Instant::now(), SystemTime::now());
+                    .on_response(&head, Seen::Unread, Instant::now(), &SystemTime::now);
             finish(run, next, head, || LroBody::inner(body))
         }
     }
@@ -286,7 +286,7 @@ where
     };
     let next = run
         .operation
-        .on_response(&head, seen, Instant::now(), SystemTime::now());
+        .on_response(&head, seen, Instant::now(), &SystemTime::now);
     if let Next::Get { .. } = next {
         // The body is done with: keep the buffer's capacity for the next poll.
         run.body = None;

@@ -117,10 +117,9 @@ pub mod fuzzing {
 
     /// Parses every retry hint header of `headers`.
     pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-        crate::wire::retry_after::hint(
-            headers,
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-        )
+        crate::wire::retry_after::hint(headers, || {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+        })
     }
 
     /// Parses a status, provisioningState or error body and classifies its words.

@@ -1,13 +1,11 @@
 //! Contract §1: does the original response start an operation, and which monitor watches it.
 
-use std::time::SystemTime;
-
 use http::header::{HeaderMap, HeaderName};
 use http::{response, StatusCode};
 use tokio::time::Instant;
 use url::Url;
 
-use super::{Next, Operation, Seen, Verb};
+use super::{Next, Operation, Seen, Verb, Wall};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::status::{State, StatusDoc};
@@ -81,12 +79,22 @@ impl Operation {
         head: &response::Parts,
         body: Seen<'_>,
         now: Instant,
-        wall: SystemTime,
+        wall: Wall<'_>,
     ) -> Next {
         let doc = body
             .whole()
             .and_then(|b| StatusDoc::parse(b).ok())
             .unwrap_or_default();
+        // Only a response that may start an operation needs the original URI parsed.
+        let may_be_lro = may_start(head.status)
+            && (head.status.as_u16() == 202
+                || has_status_monitor(&head.headers)
+                || head.headers.contains_key(http::header::LOCATION)
+                || doc.status.is_some()
+                || doc.provisioning_state.is_some());
+        if may_be_lro && !self.parse_orig() {
+            return Next::PassThrough;
+        }
         let (detected, monitor) = self.detect(head, &doc);
         if !matches!(detected, Detected::PassThrough) {
             self.note_location(&head.headers);

@@ -25,6 +25,9 @@ use crate::wire::retry_after::{self, PollSchedule};
 use crate::wire::status::{State, StatusDoc};
 use crate::wire::url::{self, Admission, Origin, Target};
 
+/// The wall clock, read only for an HTTP-date `Retry-After`.
+pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;
+
 /// What the driver does next.
 #[derive(Debug)]
 pub(crate) enum Next {
@@ -119,7 +122,8 @@ pub(crate) struct Operation {
     config: Arc<Config>,
     verb: Verb,
     orig: Target,
-    origin: Origin,
+    /// Known once the original URI is parsed ([`Operation::parse_orig`]).
+    origin: Option<Origin>,
     version: Version,
     headers: HeaderMap,
     extensions: Extensions,
@@ -167,7 +171,7 @@ impl Operation {
         if options.is_some_and(|o| o.opt_out) {
             return None;
         }
-        let orig = Target::from_request(req.uri())?;
+        let orig = Target::unparsed(req.uri())?;
         let mut op = Operation::new(verb, orig, config, options, now);
         op.version = req.version();
         op.headers = url::poll_headers(req.headers());
@@ -194,6 +198,7 @@ impl Operation {
         let orig = Target::from_request(&orig_uri).ok_or_else(|| bad("unusable original URI"))?;
         let target = Target::resolve(&orig.url, &token.url).ok_or_else(|| bad("unusable URL"))?;
         let mut op = Operation::new(verb, orig, config, None, now);
+        op.origin = Some(Origin::of(&op.orig.url));
         op.location = token
             .location
             .as_ref()
@@ -220,7 +225,7 @@ impl Operation {
         let options = options.unwrap_or(&none);
         Operation {
             verb,
-            origin: Origin::of(&orig.url),
+            origin: None,
             target: orig.clone(),
             monitor_uri: orig.uri.clone(),
             orig,
@@ -275,7 +280,7 @@ impl Operation {
         head: &response::Parts,
         body: Seen<'_>,
         now: Instant,
-        wall: SystemTime,
+        wall: Wall<'_>,
     ) -> Next {
         match self.phase {
             Phase::Initial => self.on_initial(head, body, now, wall),
@@ -414,7 +419,11 @@ impl Operation {
 
     /// The origin rule for the URL of the next request.
     fn check_origin(&mut self, now: Instant) -> Result<(), LroError> {
-        match url::admit(&self.origin, &self.config.allowed, &self.target.url) {
+        let admission = match &self.origin {
+            Some(origin) => url::admit(origin, &self.config.allowed, &self.target.url),
+            None => Admission::Refused,
+        };
+        match admission {
             Admission::SameOrigin => self.same_origin = true,
             Admission::Allowed { credentials } => {
                 if !credentials {
@@ -446,7 +455,7 @@ impl Operation {
     }
 
     /// The next request to the current target, after the hint in `headers` or the schedule.
-    fn poll(&mut self, headers: &HeaderMap, now: Instant, wall: SystemTime) -> Next {
+    fn poll(&mut self, headers: &HeaderMap, now: Instant, wall: Wall<'_>) -> Next {
         self.phase = Phase::Polling;
         let delay = match retry_after::hint(headers, wall) {
             Some(hint) => hint.min(self.config.max_interval),
@@ -483,7 +492,7 @@ impl Operation {
         head: &response::Parts,
         body: Seen<'_>,
         now: Instant,
-        wall: SystemTime,
+        wall: Wall<'_>,
         kind: ErrorKind,
     ) -> Next {
         if self.transient_in_row >= self.config.max_transient_retries {
@@ -513,6 +522,20 @@ impl Operation {
         };
         let detail = format!("the inner service failed: {error}");
         Box::new(self.error(kind, now).with_detail(detail).with_source(error))
+    }
+
+    /// Parses the original URI, which resolving monitor URLs and the origin rule need; false
+    /// when it is not usable http(s), so that no operation can be followed.
+    fn parse_orig(&mut self) -> bool {
+        if self.origin.is_some() {
+            return true;
+        }
+        if !self.orig.parse() {
+            return false;
+        }
+        self.origin = Some(Origin::of(&self.orig.url));
+        self.target = self.orig.clone();
+        true
     }
 
     /// An error at the current URL, with the progress made so far.

@@ -1,12 +1,10 @@
 //! Contract §3: reading a poll response of each monitor kind, and the final GET's answer.
 
-use std::time::SystemTime;
-
 use http::response;
 use serde::de::IgnoredAny;
 use tokio::time::Instant;
 
-use super::{detect, is_transient, Next, Operation, Seen, Verb};
+use super::{detect, is_transient, Next, Operation, Seen, Verb, Wall};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::status::{is_running_word, State, StatusDoc};
@@ -18,7 +16,7 @@ impl Operation {
         head: &response::Parts,
         body: Seen<'_>,
         now: Instant,
-        wall: SystemTime,
+        wall: Wall<'_>,
     ) -> Next {
         if is_transient(head.status) {
             return self.retry(head, body, now, wall, ErrorKind::PollFailed);
@@ -36,7 +34,7 @@ impl Operation {
         head: &response::Parts,
         body: Seen<'_>,
         now: Instant,
-        wall: SystemTime,
+        wall: Wall<'_>,
     ) -> Next {
         if head.status.is_success() {
             return Next::Return { status: None };
@@ -53,7 +51,7 @@ impl Operation {
         head: &response::Parts,
         body: Seen<'_>,
         now: Instant,
-        wall: SystemTime,
+        wall: Wall<'_>,
     ) -> Next {
         let status = head.status;
         if !status.is_success() {
@@ -117,7 +115,7 @@ impl Operation {
         head: &response::Parts,
         body: Seen<'_>,
         now: Instant,
-        wall: SystemTime,
+        wall: Wall<'_>,
     ) -> Next {
         let status = head.status;
         if status.as_u16() == 202 {
@@ -186,7 +184,7 @@ impl Operation {
         head: &response::Parts,
         body: Seen<'_>,
         now: Instant,
-        wall: SystemTime,
+        wall: Wall<'_>,
     ) -> Next {
         let status = head.status.as_u16();
         match status {

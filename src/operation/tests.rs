@@ -62,7 +62,8 @@ impl Harness {
             Some(cap) if body.len() > cap => Seen::Partial(&body.as_bytes()[..cap + 1]),
             Some(_) => Seen::Whole(body.as_bytes()),
         };
-        self.op.on_response(&head, seen, self.now, self.wall)
+        let wall = self.wall;
+        self.op.on_response(&head, seen, self.now, &|| wall)
     }
 
     /// Feeds a response and asserts the GET that follows.

@@ -2,16 +2,21 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::HeaderMap;
+use http::header::{HeaderMap, HeaderName};
 
 use crate::error::ConfigError;
 
 /// Reads the first retry hint that parses to a positive delay: `retry-after-ms`,
-/// `x-ms-retry-after-ms`, then `Retry-After` (seconds or an HTTP-date against `now`).
+/// `x-ms-retry-after-ms`, then `Retry-After` (seconds or an HTTP-date against `now`, which is
+/// read only for a date).
 ///
 /// Zero, negative, past and unparseable hints are no hint; a hint is never an error.
-pub(crate) fn hint(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+pub(crate) fn hint(headers: &HeaderMap, now: impl Fn() -> SystemTime) -> Option<Duration> {
+    const MS: [HeaderName; 2] = [
+        HeaderName::from_static("retry-after-ms"),
+        HeaderName::from_static("x-ms-retry-after-ms"),
+    ];
+    for name in &MS {
         for value in headers.get_all(name) {
             if let Some(ms) = value.to_str().ok().and_then(parse_integer) {
                 if ms > 0 {
@@ -27,7 +32,7 @@ pub(crate) fn hint(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
                 return Some(Duration::from_secs(secs));
             }
         } else if let Ok(date) = httpdate::parse_http_date(text.trim()) {
-            if let Ok(delay) = date.duration_since(now) {
+            if let Ok(delay) = date.duration_since(now()) {
                 if !delay.is_zero() {
                     return Some(delay);
                 }
@@ -160,14 +165,14 @@ mod tests {
             ("x-ms-retry-after-ms", "300"),
             ("retry-after-ms", "250"),
         ]);
-        assert_eq!(hint(&h, now), Some(Duration::from_millis(250)));
+        assert_eq!(hint(&h, || now), Some(Duration::from_millis(250)));
         let h = headers(&[("retry-after", "7"), ("x-ms-retry-after-ms", "300")]);
-        assert_eq!(hint(&h, now), Some(Duration::from_millis(300)));
+        assert_eq!(hint(&h, || now), Some(Duration::from_millis(300)));
         let h = headers(&[("retry-after", " 7 ")]);
-        assert_eq!(hint(&h, now), Some(Duration::from_secs(7)));
+        assert_eq!(hint(&h, || now), Some(Duration::from_secs(7)));
         let date = httpdate::fmt_http_date(now + Duration::from_secs(42));
         assert_eq!(
-            hint(&headers(&[("retry-after", &date)]), now),
+            hint(&headers(&[("retry-after", &date)]), || now),
             Some(Duration::from_secs(42))
         );
     }
@@ -178,16 +183,16 @@ mod tests {
         let past = httpdate::fmt_http_date(now - Duration::from_secs(5));
         for bad in ["0", "-3", "1.5", "/bar", "", "soon", past.as_str()] {
             assert_eq!(
-                hint(&headers(&[("retry-after", bad)]), now),
+                hint(&headers(&[("retry-after", bad)]), || now),
                 None,
                 "{bad:?}"
             );
         }
         // A useless first hint falls through to the next header.
         let h = headers(&[("retry-after-ms", "0"), ("retry-after", "3")]);
-        assert_eq!(hint(&h, now), Some(Duration::from_secs(3)));
+        assert_eq!(hint(&h, || now), Some(Duration::from_secs(3)));
         let h = headers(&[("retry-after", "99999999999999999999999")]);
-        assert_eq!(hint(&h, now), Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(hint(&h, || now), Some(Duration::from_secs(u64::MAX)));
     }
 
     #[test]
@@ -211,16 +216,16 @@ mod tests {
                 h.insert("retry-after", v.clone());
                 h.insert("retry-after-ms", v);
             }
-            let hint = hint(&h, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+            let hint = hint(&h, || SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
             proptest::prop_assert!(hint.is_none_or(|d| !d.is_zero()));
         }
 
         #[test]
         fn positive_integers_are_exact(n in 1u64..1_000_000_000, ws in " {0,3}") {
             let h = headers(&[("retry-after", &format!("{ws}{n}{ws}"))]);
-            proptest::prop_assert_eq!(hint(&h, SystemTime::now()), Some(Duration::from_secs(n)));
+            proptest::prop_assert_eq!(hint(&h, SystemTime::now), Some(Duration::from_secs(n)));
             let h = headers(&[("x-ms-retry-after-ms", &n.to_string())]);
-            proptest::prop_assert_eq!(hint(&h, SystemTime::now()), Some(Duration::from_millis(n)));
+            proptest::prop_assert_eq!(hint(&h, SystemTime::now), Some(Duration::from_millis(n)));
         }
 
         #[test]

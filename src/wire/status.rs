@@ -172,6 +172,28 @@ impl<'de> de::Deserialize<'de> for Number {
     }
 }
 
+/// A map key, borrowed unless the JSON escapes it (serde's `Cow<str>` always copies).
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
 /// Which known key (any case) a map key is.
 fn key_is(key: &str, name: &str) -> bool {
     key.eq_ignore_ascii_case(name)
@@ -226,23 +248,23 @@ impl<'de> Visitor<'de> for DocVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut doc = StatusDoc::default();
         let mut top_ps = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key_is(&key, "status") {
+        while let Some(key) = map.next_key::<Key>()? {
+            if key_is(&key.0, "status") {
                 keep(&mut doc.status, map.next_value::<Word>()?.0);
-            } else if key_is(&key, "provisioningState") {
+            } else if key_is(&key.0, "provisioningState") {
                 keep(&mut top_ps, map.next_value::<Word>()?.0);
-            } else if key_is(&key, "properties") {
+            } else if key_is(&key.0, "properties") {
                 let props = map.next_value::<Properties>()?;
                 keep(&mut doc.provisioning_state, props.0);
-            } else if key_is(&key, "resourceLocation") {
+            } else if key_is(&key.0, "resourceLocation") {
                 keep(&mut doc.resource_location, map.next_value::<Word>()?.0);
-            } else if key_is(&key, "percentComplete") {
+            } else if key_is(&key.0, "percentComplete") {
                 keep(&mut doc.percent_complete, map.next_value::<Number>()?.0);
-            } else if key_is(&key, "error") {
+            } else if key_is(&key.0, "error") {
                 keep(&mut doc.error, map.next_value::<ErrorObject>()?.0);
-            } else if key_is(&key, "code") {
+            } else if key_is(&key.0, "code") {
                 keep(&mut doc.top.code, map.next_value::<Code>()?.0);
-            } else if key_is(&key, "message") {
+            } else if key_is(&key.0, "message") {
                 keep(&mut doc.top.message, map.next_value::<Word>()?.0);
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -272,8 +294,8 @@ impl<'de> Visitor<'de> for PropertiesVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut ps = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key_is(&key, "provisioningState") {
+        while let Some(key) = map.next_key::<Key>()? {
+            if key_is(&key.0, "provisioningState") {
                 keep(&mut ps, map.next_value::<Word>()?.0);
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -303,10 +325,10 @@ impl<'de> Visitor<'de> for ErrorVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut doc = ErrorDoc::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key_is(&key, "code") {
+        while let Some(key) = map.next_key::<Key>()? {
+            if key_is(&key.0, "code") {
                 keep(&mut doc.code, map.next_value::<Code>()?.0);
-            } else if key_is(&key, "message") {
+            } else if key_is(&key.0, "message") {
                 keep(&mut doc.message, map.next_value::<Word>()?.0);
             } else {
                 map.next_value::<IgnoredAny>()?;

@@ -2,6 +2,8 @@
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::Uri;
+use std::sync::{Arc, LazyLock};
+
 use url::Url;
 
 use crate::error::ConfigError;
@@ -9,20 +11,39 @@ use crate::error::ConfigError;
 /// A URL the layer may request: parsed for origin checks, and as the `Uri` to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
-    pub(crate) url: Url,
+    /// Shared, so that the clones made while polling cost no allocation.
+    pub(crate) url: Arc<Url>,
     pub(crate) uri: Uri,
 }
 
 impl Target {
     /// The original request's URI, when it is absolute http(s).
     pub(crate) fn from_request(uri: &Uri) -> Option<Target> {
-        uri.scheme()?;
+        let mut target = Target::unparsed(uri)?;
+        target.parse().then_some(target)
+    }
+
+    /// The original request's URI, checked only for an http(s) scheme and an authority: most
+    /// responses never need its parsed form, so [`Target::parse`] waits until one does.
+    pub(crate) fn unparsed(uri: &Uri) -> Option<Target> {
+        let scheme = uri.scheme_str()?;
         uri.authority()?;
-        let url = Url::parse(&uri.to_string()).ok()?;
-        is_http(&url).then(|| Target {
-            url,
+        let http = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+        http.then(|| Target {
+            url: UNPARSED.clone(),
             uri: uri.clone(),
         })
+    }
+
+    /// Parses the URI into its `url` form; false when it is not usable http(s).
+    pub(crate) fn parse(&mut self) -> bool {
+        match Url::parse(&self.uri.to_string()) {
+            Ok(url) if is_http(&url) => {
+                self.url = Arc::new(url);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Resolves a header (or body) value against `base` (RFC 3986). `None` when it is empty,
@@ -41,7 +62,10 @@ impl Target {
             Ok(uri) if uri.scheme().is_some() && uri.authority().is_some() => uri,
             _ => url.as_str().parse::<Uri>().ok()?,
         };
-        Some(Target { url, uri })
+        Some(Target {
+            url: Arc::new(url),
+            uri,
+        })
     }
 
     pub(crate) fn resolve_header(base: &Url, value: &HeaderValue) -> Option<Target> {
@@ -57,10 +81,13 @@ impl Target {
         let Some((_, version)) = from.query_pairs().find(|(k, _)| k == "api-version") else {
             return self;
         };
-        let mut url = self.url.clone();
+        let mut url = (*self.url).clone();
         url.query_pairs_mut().append_pair("api-version", &version);
         match url.as_str().parse::<Uri>() {
-            Ok(uri) => Target { url, uri },
+            Ok(uri) => Target {
+                url: Arc::new(url),
+                uri,
+            },
             Err(_) => self,
         }
     }
@@ -71,6 +98,13 @@ impl Target {
         trim(self.url.path()).eq_ignore_ascii_case(&trim(other.url.path()))
     }
 }
+
+/// Stands in for the original URL until it is parsed: on no real origin (`.invalid`, RFC 2606).
+static UNPARSED: LazyLock<Arc<Url>> = LazyLock::new(|| {
+    // A literal that parses: not server input, so this cannot fail at run time.
+    #[allow(clippy::expect_used)]
+    Arc::new(Url::parse("http://unparsed.invalid/").expect("a valid literal URL"))
+});
 
 fn is_http(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty())
@@ -91,6 +125,16 @@ impl Origin {
             host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
             port: url.port_or_known_default(),
         }
+    }
+
+    /// Compares without building another `Origin` (this runs on every poll).
+    fn matches(&self, url: &Url) -> bool {
+        url.scheme().eq_ignore_ascii_case(&self.scheme)
+            && url
+                .host_str()
+                .unwrap_or_default()
+                .eq_ignore_ascii_case(&self.host)
+            && url.port_or_known_default() == self.port
     }
 }
 
@@ -150,11 +194,10 @@ pub(crate) enum Admission {
 }
 
 pub(crate) fn admit(orig: &Origin, allowed: &[AllowedOrigin], target: &Url) -> Admission {
-    let origin = Origin::of(target);
-    if &origin == orig {
+    if orig.matches(target) {
         return Admission::SameOrigin;
     }
-    match allowed.iter().find(|a| a.origin == origin) {
+    match allowed.iter().find(|a| a.origin.matches(target)) {
         Some(a) => Admission::Allowed {
             credentials: a.credentials,
         },
