@@ -82,6 +82,8 @@ struct Run<S, B> {
     service: S,
     head: Option<response::Parts>,
     body: Option<Pin<Box<B>>>,
+    /// A body's only frame is kept as it came; a second frame starts a copy into `buf`.
+    first: Option<Bytes>,
     buf: BytesMut,
     trailers: Option<HeaderMap>,
     cap: usize,
@@ -122,6 +124,7 @@ where
             service,
             head: None,
             body: None,
+            first: None,
             buf: BytesMut::new(),
             trailers: None,
             cap: 0,
@@ -232,6 +235,7 @@ fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> 
             run.head = Some(head);
             run.body = Some(Box::pin(body));
             run.buf.clear();
+            run.first = None;
             run.trailers = None;
             run.cap = cap;
             Step::Read
@@ -259,8 +263,16 @@ where
             None => break false,
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => {
-                    run.buf.extend_from_slice(&data);
-                    if run.buf.len() > run.cap {
+                    if run.first.is_none() && run.buf.is_empty() {
+                        run.first = Some(data);
+                    } else {
+                        if let Some(first) = run.first.take() {
+                            run.buf.extend_from_slice(&first);
+                        }
+                        run.buf.extend_from_slice(&data);
+                    }
+                    let len = run.first.as_ref().map_or(run.buf.len(), Bytes::len);
+                    if len > run.cap {
                         break true;
                     }
                 }
@@ -279,10 +291,11 @@ where
     let Some(head) = run.head.take() else {
         return Poll::Ready(Step::Ready(Err("tower-lro: response head lost".into())));
     };
+    let bytes: &[u8] = run.first.as_deref().unwrap_or(&run.buf);
     let seen = if over {
-        Seen::Partial(&run.buf)
+        Seen::Partial(bytes)
     } else {
-        Seen::Whole(&run.buf)
+        Seen::Whole(bytes)
     };
     let next = run
         .operation
@@ -291,9 +304,13 @@ where
         // The body is done with: keep the buffer's capacity for the next poll.
         run.body = None;
         run.buf.clear();
+        run.first = None;
         return Poll::Ready(finish(run, next, head, LroBody::empty));
     }
-    let data = run.buf.split().freeze();
+    let data = match run.first.take() {
+        Some(first) => first,
+        None => run.buf.split().freeze(),
+    };
     let rest = run.body.take();
     let trailers = run.trailers.take();
     Poll::Ready(finish(run, next, head, move || match (over, rest) {
