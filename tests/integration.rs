@@ -2,178 +2,21 @@
 //! loopback, with real timers. Waits are kept to tens of milliseconds with `retry-after-ms` and a
 //! 10 ms schedule, so the whole file runs in about a second.
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::future::Future;
+use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http::{Method, Request, StatusCode};
+use http_body_util::Full;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
+use support::*;
 use tower::{BoxError, Layer, ServiceExt};
-use tower_lro::{ErrorKind, Lro, LroBody, LroError, LroInfo, LroLayer, MonitorKind, PollSchedule};
-
-// ---------------------------------------------------------------------------------------------
-// A test server: a closure routes each request; every request is logged for assertions.
-
-/// One request as the server received it.
-#[derive(Debug, Clone)]
-struct Hit {
-    at: Instant,
-    method: Method,
-    path: String,
-    /// Path and query, as sent.
-    target: String,
-    headers: HeaderMap,
-    body: Bytes,
-    /// How many earlier requests had the same method and path: lets a route script a sequence.
-    n: usize,
-    /// `http://ip:port` of this server, for absolute monitor URLs.
-    base: String,
-}
-
-impl Hit {
-    fn url(&self, path_and_query: &str) -> String {
-        format!("{}{path_and_query}", self.base)
-    }
-
-    fn is(&self, method: &str, path: &str) -> bool {
-        self.method == method && self.path == path
-    }
-}
-
-type Reply = Response<Full<Bytes>>;
-
-struct TestServer {
-    base: String,
-    log: Arc<Mutex<Vec<Hit>>>,
-}
-
-impl TestServer {
-    async fn start(route: impl Fn(&Hit) -> Reply + Send + Sync + 'static) -> TestServer {
-        TestServer::start_on("127.0.0.1", route).await
-    }
-
-    async fn start_on(
-        ip: &str,
-        route: impl Fn(&Hit) -> Reply + Send + Sync + 'static,
-    ) -> TestServer {
-        let listener = TcpListener::bind((ip, 0))
-            .await
-            .expect("bind a loopback port");
-        let base = format!("http://{}", listener.local_addr().expect("local address"));
-        let log: Arc<Mutex<Vec<Hit>>> = Arc::default();
-        let route = Arc::new(route);
-        let (server_base, server_log) = (base.clone(), log.clone());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (base, log, route) = (server_base.clone(), server_log.clone(), route.clone());
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let (base, log, route) = (base.clone(), log.clone(), route.clone());
-                    async move {
-                        let at = Instant::now();
-                        let (parts, body) = req.into_parts();
-                        let body = body
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        let hit = {
-                            let mut log = log.lock().unwrap();
-                            let n = log
-                                .iter()
-                                .filter(|h| h.method == parts.method && h.path == parts.uri.path())
-                                .count();
-                            let hit = Hit {
-                                at,
-                                method: parts.method,
-                                path: parts.uri.path().to_owned(),
-                                target: parts
-                                    .uri
-                                    .path_and_query()
-                                    .map_or("/", |p| p.as_str())
-                                    .to_owned(),
-                                headers: parts.headers,
-                                body,
-                                n,
-                                base,
-                            };
-                            log.push(hit.clone());
-                            hit
-                        };
-                        Ok::<_, Infallible>(route(&hit))
-                    }
-                });
-                tokio::spawn(async move {
-                    // The client may drop a connection at any time; that is not a test failure.
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        TestServer { base, log }
-    }
-
-    fn url(&self, path_and_query: &str) -> String {
-        format!("{}{path_and_query}", self.base)
-    }
-
-    fn hits(&self) -> Vec<Hit> {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// `"METHOD /path?query"` for each request, in arrival order.
-    fn lines(&self) -> Vec<String> {
-        self.hits()
-            .iter()
-            .map(|h| format!("{} {}", h.method, h.target))
-            .collect()
-    }
-}
-
-/// Response shorthands for routes.
-fn at(status: u16) -> http::response::Builder {
-    Response::builder().status(status)
-}
-
-trait Finish {
-    fn json(self, value: Value) -> Reply;
-    fn bytes(self, body: impl Into<Bytes>) -> Reply;
-    fn empty(self) -> Reply;
-}
-
-impl Finish for http::response::Builder {
-    fn json(self, value: Value) -> Reply {
-        self.header("content-type", "application/json")
-            .body(Full::from(value.to_string()))
-            .unwrap()
-    }
-
-    fn bytes(self, body: impl Into<Bytes>) -> Reply {
-        self.body(Full::new(body.into())).unwrap()
-    }
-
-    fn empty(self) -> Reply {
-        self.body(Full::default()).unwrap()
-    }
-}
-
-fn not_found(hit: &Hit) -> Reply {
-    at(404).json(
-        json!({"error": {"code": "NotFound", "message": format!("{} {}", hit.method, hit.target)}}),
-    )
-}
+use tower_lro::{ErrorKind, Lro, LroInfo, LroLayer, MonitorKind, PollSchedule};
 
 // ---------------------------------------------------------------------------------------------
 // The client under test.
-
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// The layer with 10 ms waits wherever the server gives no hint.
 fn client() -> Lro<HttpClient> {
@@ -181,41 +24,20 @@ fn client() -> Lro<HttpClient> {
         .schedule(PollSchedule::fixed(Duration::from_millis(10)).unwrap())
         .build()
         .unwrap();
-    layer.layer(Client::builder(TokioExecutor::new()).build_http())
+    layer.layer(http_client())
 }
 
-async fn send(request: Request<Full<Bytes>>) -> Result<Response<LroBody<Incoming>>, BoxError> {
+async fn send(request: Request<Full<Bytes>>) -> Result<ClientResponse, BoxError> {
     client().oneshot(request).await
 }
 
-fn request(method: Method, url: &str) -> http::request::Builder {
-    Request::builder().method(method).uri(url)
-}
-
-async fn body_of(response: Response<LroBody<Incoming>>) -> Bytes {
-    response
-        .into_body()
-        .collect()
-        .await
-        .expect("read the body")
-        .to_bytes()
-}
-
-fn info_of<B>(response: &Response<B>) -> LroInfo {
-    response
-        .extensions()
-        .get::<LroInfo>()
-        .cloned()
-        .expect("a resolved operation carries LroInfo")
-}
-
-fn lro_error(result: Result<Response<LroBody<Incoming>>, BoxError>) -> Box<LroError> {
-    match result {
-        Ok(response) => panic!("expected an LroError, got {}", response.status()),
-        Err(e) => e
-            .downcast::<LroError>()
-            .unwrap_or_else(|e| panic!("expected an LroError, got {e}")),
-    }
+/// Sends `method url` with `body` and no extra headers.
+fn send_to(
+    method: Method,
+    url: &str,
+    body: &'static str,
+) -> impl Future<Output = Result<ClientResponse, BoxError>> {
+    send(request(method, url).body(Full::from(body)).unwrap())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,10 +70,10 @@ async fn start_vm_polls_the_async_operation_then_gets_the_location() {
     })
     .await;
 
-    let response = send(
-        request(Method::POST, &server.url("/vms/vm1/start?api-version=1"))
-            .body(Full::default())
-            .unwrap(),
+    let response = send_to(
+        Method::POST,
+        &server.url("/vms/vm1/start?api-version=1"),
+        "",
     )
     .await
     .unwrap();
@@ -434,14 +256,7 @@ async fn failed_operation_is_operation_failed_with_the_service_code_and_message(
     })
     .await;
 
-    let err = lro_error(
-        send(
-            request(Method::POST, &server.url("/vms/vm1/start"))
-                .body(Full::default())
-                .unwrap(),
-        )
-        .await,
-    );
+    let err = lro_error(send_to(Method::POST, &server.url("/vms/vm1/start"), "").await);
 
     assert_eq!(err.kind(), ErrorKind::OperationFailed);
     assert_eq!(err.code(), Some("AllocationFailed"));
@@ -480,14 +295,7 @@ async fn location_answering_409_is_the_operations_failure() {
     })
     .await;
 
-    let err = lro_error(
-        send(
-            request(Method::DELETE, &server.url("/resourceGroups/rg1"))
-                .body(Full::default())
-                .unwrap(),
-        )
-        .await,
-    );
+    let err = lro_error(send_to(Method::DELETE, &server.url("/resourceGroups/rg1"), "").await);
 
     assert_eq!(err.kind(), ErrorKind::OperationFailed);
     assert_eq!(err.status(), Some(StatusCode::CONFLICT));
@@ -503,25 +311,17 @@ async fn location_answering_409_is_the_operations_failure() {
 async fn get_passes_through_untouched_even_when_it_looks_like_an_lro() {
     // A GET is never a candidate, whatever its response says.
     const BODY: &[u8] = b"{\"status\" : \"InProgress\"}\n  ";
-    let server = TestServer::start(|hit| {
-        if hit.is("GET", "/things/1") {
-            at(202)
-                .header("azure-asyncoperation", hit.url("/operations/op1"))
-                .header("x-custom", "kept")
-                .bytes(BODY)
-        } else {
-            not_found(hit)
-        }
+    let server = TestServer::single("GET", "/things/1", |hit| {
+        at(202)
+            .header("azure-asyncoperation", hit.url("/operations/op1"))
+            .header("x-custom", "kept")
+            .bytes(BODY)
     })
     .await;
 
-    let response = send(
-        request(Method::GET, &server.url("/things/1"))
-            .body(Full::default())
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let response = send_to(Method::GET, &server.url("/things/1"), "")
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     assert_eq!(response.headers()["x-custom"], "kept");
@@ -536,22 +336,14 @@ async fn put_200_without_provisioning_state_passes_through_byte_identical() {
     // Odd spacing and key order: a re-serialized body would differ.
     const BODY: &[u8] =
         b"{ \"name\":\"kv1\",\n  \"properties\" : {\"sku\": {\"name\":\"standard\"}} }";
-    let server = TestServer::start(|hit| {
-        if hit.is("PUT", "/vaults/kv1") {
-            at(200).header("etag", "\"1\"").bytes(BODY)
-        } else {
-            not_found(hit)
-        }
+    let server = TestServer::single("PUT", "/vaults/kv1", |_| {
+        at(200).header("etag", "\"1\"").bytes(BODY)
     })
     .await;
 
-    let response = send(
-        request(Method::PUT, &server.url("/vaults/kv1"))
-            .body(Full::from("{}"))
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let response = send_to(Method::PUT, &server.url("/vaults/kv1"), "{}")
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["etag"], "\"1\"");
@@ -568,22 +360,12 @@ async fn large_put_200_body_above_the_inspection_cap_arrives_intact() {
         .map(|i| (i % 251) as u8 ^ (i >> 10) as u8)
         .collect();
     let served = big.clone();
-    let server = TestServer::start(move |hit| {
-        if hit.is("PUT", "/blobs/big") {
-            at(200).bytes(served.clone())
-        } else {
-            not_found(hit)
-        }
-    })
-    .await;
+    let server =
+        TestServer::single("PUT", "/blobs/big", move |_| at(200).bytes(served.clone())).await;
 
-    let response = send(
-        request(Method::PUT, &server.url("/blobs/big"))
-            .body(Full::default())
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let response = send_to(Method::PUT, &server.url("/blobs/big"), "")
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.extensions().get::<LroInfo>().is_none());
@@ -699,27 +481,15 @@ async fn body_and_conditional_headers_are_not_sent_on_polls() {
 // ---------------------------------------------------------------------------------------------
 // The origin rule.
 
-/// A server on another loopback address: another origin, which must never be contacted.
-async fn other_origin() -> TestServer {
-    TestServer::start_on("127.0.0.2", |_| {
-        at(200).json(json!({"status": "Succeeded"}))
-    })
-    .await
-}
-
 #[tokio::test]
 async fn monitor_on_another_origin_is_refused_and_never_contacted() {
-    let elsewhere = other_origin().await;
+    let elsewhere = elsewhere().await;
     let monitor = elsewhere.url("/operations/op1");
-    let server = TestServer::start(move |hit| {
-        if hit.is("PUT", "/vaults/kv1") {
-            at(202)
-                .header("azure-asyncoperation", monitor.as_str())
-                .header("retry-after-ms", "10")
-                .empty()
-        } else {
-            not_found(hit)
-        }
+    let server = TestServer::single("PUT", "/vaults/kv1", move |_| {
+        at(202)
+            .header("azure-asyncoperation", monitor.as_str())
+            .header("retry-after-ms", "10")
+            .empty()
     })
     .await;
 
@@ -735,18 +505,13 @@ async fn monitor_on_another_origin_is_refused_and_never_contacted() {
         err.monitor_url().map(ToString::to_string),
         Some(elsewhere.url("/operations/op1"))
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(
-        elsewhere.hits().is_empty(),
-        "contacted: {:?}",
-        elsewhere.lines()
-    );
+    assert_untouched(&elsewhere, Duration::from_millis(100)).await;
     assert_eq!(server.lines(), ["PUT /vaults/kv1"]);
 }
 
 #[tokio::test]
 async fn resource_location_on_another_origin_is_refused_and_never_contacted() {
-    let elsewhere = other_origin().await;
+    let elsewhere = elsewhere().await;
     let result = elsewhere.url("/results/r1");
     let server = TestServer::start(move |hit| {
         if hit.is("POST", "/jobs/run") {
@@ -761,22 +526,10 @@ async fn resource_location_on_another_origin_is_refused_and_never_contacted() {
     })
     .await;
 
-    let err = lro_error(
-        send(
-            request(Method::POST, &server.url("/jobs/run"))
-                .body(Full::default())
-                .unwrap(),
-        )
-        .await,
-    );
+    let err = lro_error(send_to(Method::POST, &server.url("/jobs/run"), "").await);
 
     assert_eq!(err.kind(), ErrorKind::CrossOriginPollingUrl);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(
-        elsewhere.hits().is_empty(),
-        "contacted: {:?}",
-        elsewhere.lines()
-    );
+    assert_untouched(&elsewhere, Duration::from_millis(100)).await;
     assert_eq!(server.lines(), ["POST /jobs/run", "GET /operations/j1"]);
 }
 
@@ -804,13 +557,9 @@ async fn transient_503_while_polling_is_retried() {
     })
     .await;
 
-    let response = send(
-        request(Method::POST, &server.url("/jobs/run"))
-            .body(Full::default())
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let response = send_to(Method::POST, &server.url("/jobs/run"), "")
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), StatusCode::OK);
     let info = info_of(&response);
@@ -852,11 +601,7 @@ async fn dropping_the_future_stops_polling() {
     })
     .await;
 
-    let call = send(
-        request(Method::POST, &server.url("/jobs/forever"))
-            .body(Full::default())
-            .unwrap(),
-    );
+    let call = send_to(Method::POST, &server.url("/jobs/forever"), "");
     // The timeout drops the future once it expires.
     let outcome = tokio::time::timeout(Duration::from_millis(200), call).await;
     assert!(
@@ -897,13 +642,9 @@ async fn lro_info_keeps_the_status_monitor_url_after_the_final_get() {
     })
     .await;
 
-    let response = send(
-        request(Method::PUT, &server.url("/deployments/d2"))
-            .body(Full::from("{}"))
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let response = send_to(Method::PUT, &server.url("/deployments/d2"), "{}")
+        .await
+        .unwrap();
 
     let info = info_of(&response);
     assert_eq!(

@@ -15,14 +15,6 @@ use support::*;
 use tower::{Layer, ServiceExt};
 use tower_lro::{AllowedOrigin, ErrorKind, FinalStateVia, LroError, LroInfo, LroOptions};
 
-/// Another origin: answers anything with success, so a request that reached it would show.
-async fn elsewhere() -> TestServer {
-    TestServer::start_on("127.0.0.2", |_| {
-        at(200).json(json!({"status": "Succeeded"}))
-    })
-    .await
-}
-
 /// A request carrying every credential header of the contract.
 fn with_credentials(method: Method, url: &str) -> Request<Full<Bytes>> {
     let mut builder = request(method, url).header("x-ms-client-request-id", "req-1");
@@ -38,14 +30,31 @@ async fn refused(req: Request<Full<Bytes>>, elsewhere: &TestServer) -> Box<LroEr
     let client = fast().build().unwrap().layer(http_client());
     let err = lro_error(client.oneshot(req).await);
     assert_eq!(err.kind(), ErrorKind::CrossOriginPollingUrl, "{err}");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(
-        elsewhere.hit_count(),
-        0,
-        "contacted: {:?}",
-        elsewhere.lines()
-    );
+    assert_untouched(elsewhere, Duration::from_millis(50)).await;
     err
+}
+
+/// [`refused`] for `method path` on `server`, sent [`with_credentials`].
+async fn refused_at(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    elsewhere: &TestServer,
+) -> Box<LroError> {
+    refused(with_credentials(method, &server.url(path)), elsewhere).await
+}
+
+/// An origin whose `method path` answers 202 with `header: monitor`.
+async fn accepted_with(
+    method: &'static str,
+    path: &'static str,
+    header: &'static str,
+    monitor: String,
+) -> TestServer {
+    TestServer::single(method, path, move |_| {
+        at(202).header(header, monitor.as_str()).empty()
+    })
+    .await
 }
 
 fn monitor_of(err: &LroError) -> Option<String> {
@@ -56,22 +65,9 @@ fn monitor_of(err: &LroError) -> Option<String> {
 async fn azure_async_operation_on_another_host_is_refused() {
     let other = elsewhere().await;
     let monitor = other.url("/operations/op1");
-    let server = TestServer::start(move |hit| {
-        if hit.is("PUT", "/vaults/v1") {
-            at(202)
-                .header("azure-asyncoperation", monitor.as_str())
-                .empty()
-        } else {
-            not_found(hit)
-        }
-    })
-    .await;
+    let server = accepted_with("PUT", "/vaults/v1", "azure-asyncoperation", monitor).await;
 
-    let err = refused(
-        with_credentials(Method::PUT, &server.url("/vaults/v1")),
-        &other,
-    )
-    .await;
+    let err = refused_at(&server, Method::PUT, "/vaults/v1", &other).await;
     assert_eq!(err.polls(), 0);
     assert_eq!(monitor_of(&err), Some(other.url("/operations/op1")));
     assert_eq!(server.lines(), ["PUT /vaults/v1"]);
@@ -81,22 +77,9 @@ async fn azure_async_operation_on_another_host_is_refused() {
 async fn operation_location_on_another_host_is_refused() {
     let other = elsewhere().await;
     let monitor = other.url("/operations/op2");
-    let server = TestServer::start(move |hit| {
-        if hit.is("POST", "/jobs/j1") {
-            at(202)
-                .header("operation-location", monitor.as_str())
-                .empty()
-        } else {
-            not_found(hit)
-        }
-    })
-    .await;
+    let server = accepted_with("POST", "/jobs/j1", "operation-location", monitor).await;
 
-    let err = refused(
-        with_credentials(Method::POST, &server.url("/jobs/j1")),
-        &other,
-    )
-    .await;
+    let err = refused_at(&server, Method::POST, "/jobs/j1", &other).await;
     assert_eq!(monitor_of(&err), Some(other.url("/operations/op2")));
     assert_eq!(server.lines(), ["POST /jobs/j1"]);
 }
@@ -105,22 +88,9 @@ async fn operation_location_on_another_host_is_refused() {
 async fn protocol_relative_monitor_on_another_host_is_refused() {
     let other = elsewhere().await;
     let monitor = format!("//{}/operations/op3", other.addr);
-    let server = TestServer::start(move |hit| {
-        if hit.is("POST", "/jobs/j1") {
-            at(202)
-                .header("azure-asyncoperation", monitor.as_str())
-                .empty()
-        } else {
-            not_found(hit)
-        }
-    })
-    .await;
+    let server = accepted_with("POST", "/jobs/j1", "azure-asyncoperation", monitor).await;
 
-    let err = refused(
-        with_credentials(Method::POST, &server.url("/jobs/j1")),
-        &other,
-    )
-    .await;
+    let err = refused_at(&server, Method::POST, "/jobs/j1", &other).await;
     assert_eq!(monitor_of(&err), Some(other.url("/operations/op3")));
     assert_eq!(server.lines(), ["POST /jobs/j1"]);
 }
@@ -129,20 +99,9 @@ async fn protocol_relative_monitor_on_another_host_is_refused() {
 async fn location_monitor_on_another_host_is_refused() {
     let other = elsewhere().await;
     let location = other.url("/results/r1");
-    let server = TestServer::start(move |hit| {
-        if hit.is("DELETE", "/vaults/v1") {
-            at(202).header("location", location.as_str()).empty()
-        } else {
-            not_found(hit)
-        }
-    })
-    .await;
+    let server = accepted_with("DELETE", "/vaults/v1", "location", location).await;
 
-    let err = refused(
-        with_credentials(Method::DELETE, &server.url("/vaults/v1")),
-        &other,
-    )
-    .await;
+    let err = refused_at(&server, Method::DELETE, "/vaults/v1", &other).await;
     assert_eq!(monitor_of(&err), Some(other.url("/results/r1")));
     assert_eq!(server.lines(), ["DELETE /vaults/v1"]);
 }
@@ -165,11 +124,7 @@ async fn location_beside_a_monitor_is_refused_as_the_post_result_url() {
     })
     .await;
 
-    let err = refused(
-        with_credentials(Method::POST, &server.url("/jobs/j1")),
-        &other,
-    )
-    .await;
+    let err = refused_at(&server, Method::POST, "/jobs/j1", &other).await;
     // The same-origin monitor was polled; only the foreign result URL was refused.
     assert_eq!(err.polls(), 1);
     assert_eq!(server.lines(), ["POST /jobs/j1", "GET /operations/j1"]);
@@ -194,11 +149,7 @@ async fn monitor_refreshed_to_another_host_on_a_later_poll_is_refused() {
     })
     .await;
 
-    let err = refused(
-        with_credentials(Method::PUT, &server.url("/vaults/v1")),
-        &other,
-    )
-    .await;
+    let err = refused_at(&server, Method::PUT, "/vaults/v1", &other).await;
     assert_eq!(err.polls(), 1);
     assert_eq!(monitor_of(&err), Some(other.url("/operations/moved")));
     assert_eq!(server.lines(), ["PUT /vaults/v1", "GET /operations/op1"]);
@@ -219,11 +170,7 @@ async fn location_refreshed_to_another_host_on_a_202_is_refused() {
     })
     .await;
 
-    let err = refused(
-        with_credentials(Method::POST, &server.url("/jobs/j1")),
-        &other,
-    )
-    .await;
+    let err = refused_at(&server, Method::POST, "/jobs/j1", &other).await;
     assert_eq!(err.polls(), 1);
     assert_eq!(monitor_of(&err), Some(other.url("/results/moved")));
     assert_eq!(server.lines(), ["POST /jobs/j1", "GET /results/j1"]);
@@ -246,11 +193,7 @@ async fn resource_location_on_another_host_is_refused() {
     })
     .await;
 
-    let err = refused(
-        with_credentials(Method::POST, &server.url("/jobs/j1")),
-        &other,
-    )
-    .await;
+    let err = refused_at(&server, Method::POST, "/jobs/j1", &other).await;
     assert_eq!(err.polls(), 1);
     assert_eq!(server.lines(), ["POST /jobs/j1", "GET /operations/j1"]);
 }
@@ -289,22 +232,9 @@ async fn another_port_on_the_same_host_is_refused() {
     // Same host as the origin, other port: counts what reaches it, like `other`.
     let same_host = TestServer::start(|_| at(200).json(json!({"status": "Succeeded"}))).await;
     let monitor = same_host.url("/operations/op1");
-    let server = TestServer::start(move |hit| {
-        if hit.is("PUT", "/vaults/v1") {
-            at(202)
-                .header("azure-asyncoperation", monitor.as_str())
-                .empty()
-        } else {
-            not_found(hit)
-        }
-    })
-    .await;
+    let server = accepted_with("PUT", "/vaults/v1", "azure-asyncoperation", monitor).await;
 
-    let err = refused(
-        with_credentials(Method::PUT, &server.url("/vaults/v1")),
-        &other,
-    )
-    .await;
+    let err = refused_at(&server, Method::PUT, "/vaults/v1", &other).await;
     assert_eq!(monitor_of(&err), Some(same_host.url("/operations/op1")));
     assert_eq!(same_host.hit_count(), 0, "{:?}", same_host.lines());
     assert_eq!(server.lines(), ["PUT /vaults/v1"]);

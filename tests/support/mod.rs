@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, Uri};
@@ -26,7 +26,7 @@ use serde_json::Value;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::{AbortHandle, JoinSet};
 use tower::BoxError;
-use tower_lro::{LroBody, LroError, LroLayer, LroLayerBuilder, PollSchedule};
+use tower_lro::{LroBody, LroError, LroInfo, LroLayer, LroLayerBuilder, PollSchedule};
 
 /// The credential headers of the contract's origin rule.
 pub const CREDENTIALS: [&str; 6] = [
@@ -41,14 +41,18 @@ pub const CREDENTIALS: [&str; 6] = [
 // ---------------------------------------------------------------------------------------------
 // Server side.
 
-/// One request as a server received it (its body is not kept).
+/// One request as a server received it.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// When the server began handling it.
+    pub at: Instant,
     pub method: Method,
     pub path: String,
     /// Path and query, as sent.
     pub target: String,
     pub headers: HeaderMap,
+    /// The request body, read in full.
+    pub body: Bytes,
     /// How many earlier requests had the same method and path: lets a route script a sequence.
     pub n: usize,
     /// `http://ip:port` of this server, for absolute monitor URLs.
@@ -157,6 +161,23 @@ impl TestServer {
         TestServer::start_with(ip, 1024, route).await
     }
 
+    /// A server that answers `method path` through `answer`, and anything else with
+    /// [`not_found`].
+    pub async fn single(
+        method: &'static str,
+        path: &'static str,
+        answer: impl Fn(&Hit) -> Answer + Send + Sync + 'static,
+    ) -> TestServer {
+        TestServer::start(move |hit| {
+            if hit.is(method, path) {
+                answer(hit)
+            } else {
+                not_found(hit)
+            }
+        })
+        .await
+    }
+
     /// `backlog` matters when thousands of clients connect at once.
     pub async fn start_with(
         ip: &str,
@@ -183,9 +204,14 @@ impl TestServer {
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let (base, log, route) = (base.clone(), log.clone(), route.clone());
                     async move {
+                        let at = Instant::now();
                         let (parts, body) = req.into_parts();
-                        // Read the request body so the connection stays usable.
-                        let _ = body.collect().await;
+                        // Reading the whole body also keeps the connection usable.
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         let hit = {
                             let mut log = log.lock().unwrap();
                             let key = (parts.method.clone(), parts.uri.path().to_owned());
@@ -193,6 +219,7 @@ impl TestServer {
                             let n = *seen;
                             *seen += 1;
                             let hit = Hit {
+                                at,
                                 method: parts.method,
                                 path: parts.uri.path().to_owned(),
                                 target: parts
@@ -201,6 +228,7 @@ impl TestServer {
                                     .map_or("/", |p| p.as_str())
                                     .to_owned(),
                                 headers: parts.headers,
+                                body,
                                 n,
                                 base,
                             };
@@ -270,6 +298,21 @@ impl TestServer {
     }
 }
 
+/// Another origin (on 127.0.0.2) that answers anything with `{"status": "Succeeded"}`, so a
+/// request that reached it would show.
+pub async fn elsewhere() -> TestServer {
+    TestServer::start_on("127.0.0.2", |_| {
+        at(200).json(serde_json::json!({"status": "Succeeded"}))
+    })
+    .await
+}
+
+/// Asserts that nothing reached `server`, after waiting `pause` for any stray request.
+pub async fn assert_untouched(server: &TestServer, pause: Duration) {
+    tokio::time::sleep(pause).await;
+    assert_eq!(server.hit_count(), 0, "contacted: {:?}", server.lines());
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
@@ -311,6 +354,25 @@ pub async fn body_of(response: ClientResponse) -> Bytes {
         .await
         .expect("read the body")
         .to_bytes()
+}
+
+/// The response's body, parsed as JSON.
+pub async fn json_body<B>(response: Response<B>) -> Value
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The `LroInfo` a resolved operation's response carries.
+pub fn info_of<B>(response: &Response<B>) -> LroInfo {
+    response
+        .extensions()
+        .get::<LroInfo>()
+        .cloned()
+        .expect("a resolved operation carries LroInfo")
 }
 
 /// A connector that sends every request to one address whatever its URI says: lets tests use

@@ -1,0 +1,100 @@
+//! tracing output: a span per operation, an event per poll, URLs redacted, no header values.
+//!
+//! Alone in its own test binary: tracing caches callsite interest process-wide, and a test on
+//! another thread reaching the same callsites without a subscriber could race the cache.
+
+use std::sync::{Arc, Mutex};
+
+use http::{Request, Response};
+use tower::{Layer, ServiceExt};
+use tower_lro::{LroLayer, LroOptions};
+use tower_test::mock;
+
+type Handle = mock::Handle<Request<String>, Response<String>>;
+
+const ARM: &str = "https://management.azure.com";
+
+fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response<String> {
+    let mut builder = Response::builder().status(status);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(body.to_owned()).unwrap()
+}
+
+async fn answer(handle: &mut Handle, url: &str, reply: Response<String>) {
+    let (req, send) = handle.next_request().await.expect("a request");
+    assert_eq!(req.uri().to_string(), url);
+    send.send_response(reply);
+}
+
+/// Collects what the fmt subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn tracing_records_polls_without_secrets() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (mock, mut handle) = mock::pair();
+    let mut req = Request::post(format!("{ARM}/act?api-version=2024-01-01&sig=topsecret"))
+        .header("authorization", "Bearer hush-hush")
+        .body(String::new())
+        .unwrap();
+    req.extensions_mut().insert(LroOptions::new());
+    let call = tokio::spawn(LroLayer::new().layer(mock).oneshot(req));
+    let op = format!("{ARM}/ops/1?api-version=2024-01-01&token=alsosecret");
+    answer(
+        &mut handle,
+        &format!("{ARM}/act?api-version=2024-01-01&sig=topsecret"),
+        response(202, &[("azure-asyncoperation", &op)], ""),
+    )
+    .await;
+    answer(
+        &mut handle,
+        &op,
+        response(200, &[], r#"{"status":"Running"}"#),
+    )
+    .await;
+    answer(
+        &mut handle,
+        &op,
+        response(200, &[], r#"{"status":"Succeeded"}"#),
+    )
+    .await;
+    call.await.unwrap().unwrap();
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("lro poll scheduled").count(), 2, "{text}");
+    assert!(text.contains("lro resolved"), "{text}");
+    assert!(
+        text.contains("delay_ms=1000")
+            && text.contains("attempt=2")
+            && text.contains("word=\"Running\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("api-version=2024-01-01") && text.contains("token=REDACTED"),
+        "{text}"
+    );
+    for secret in ["topsecret", "alsosecret", "hush-hush", "Bearer"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+}
