@@ -5,7 +5,7 @@ use http::{response, StatusCode};
 use tokio::time::Instant;
 use url::Url;
 
-use super::{Next, Operation, Seen, Verb, Wall};
+use super::{Next, Operation, Phase, Seen, Verb, Wall};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::status::{State, StatusDoc};
@@ -113,6 +113,7 @@ impl Operation {
             Detected::Ended(state) => self.ended(state, head, body, now),
             Detected::Poll(kind) => {
                 self.monitor = kind;
+                self.phase = Phase::Polling;
                 self.poll(&head.headers, now, wall)
             }
             Detected::Invalid(kind, why) => {

@@ -456,7 +456,6 @@ impl Operation {
 
     /// The next request to the current target, after the hint in `headers` or the schedule.
     fn poll(&mut self, headers: &HeaderMap, now: Instant, wall: Wall<'_>) -> Next {
-        self.phase = Phase::Polling;
         let delay = match retry_after::hint(headers, wall) {
             Some(hint) => hint.min(self.config.max_interval),
             None => {
@@ -467,7 +466,9 @@ impl Operation {
         if let Err(e) = self.check_origin(now) {
             return Next::Fail(e);
         }
-        if self.max_polls.is_some_and(|max| self.polls >= max) {
+        // The final GET's transient retries are not polls of the monitor.
+        let counts = self.phase != Phase::Final;
+        if counts && self.max_polls.is_some_and(|max| self.polls >= max) {
             let detail = format!("{} polls made", self.polls);
             return Next::Fail(self.error(ErrorKind::TimedOut, now).with_detail(detail));
         }
@@ -481,7 +482,9 @@ impl Operation {
                 return Next::Fail(self.error(ErrorKind::TimedOut, now).with_detail(detail));
             }
         }
-        self.polls += 1;
+        if counts {
+            self.polls += 1;
+        }
         self.total_wait += delay;
         Next::Get { delay }
     }
@@ -504,10 +507,7 @@ impl Operation {
         }
         self.transient_in_row += 1;
         self.transient_total += 1;
-        let phase = self.phase;
-        let next = self.poll(&head.headers, now, wall);
-        self.phase = phase;
-        next
+        self.poll(&head.headers, now, wall)
     }
 
     /// An error of the inner service (or of a body it produced). The original request's own

@@ -857,6 +857,13 @@ fn final_get_answers() {
     assert_eq!(h.op.body_cap(&head), None, "a final 2xx streams unread");
     h.poll_ok(503, &[], "", ORIG, Duration::from_secs(2));
     expect_return(h.feed(200, &[], r#"{"name":"t1"}"#), None);
+    let info = h.op.info();
+    assert_eq!(
+        (info.polls(), info.transient_retries()),
+        (1, 1),
+        "a final GET retry is not a poll"
+    );
+    assert_eq!(info.monitor_url(), AAO);
 
     let (mut h, _) = succeed(
         "PUT",
