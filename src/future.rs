@@ -13,7 +13,7 @@ use tokio::time::{Instant, Sleep};
 use tower::util::Oneshot;
 use tower::{BoxError, Service};
 
-use crate::operation::{Next, Operation, Seen};
+use crate::operation::{Next, Operation, Reply, Seen};
 use crate::trace::Trace;
 use crate::LroBody;
 
@@ -223,6 +223,16 @@ where
     }
 }
 
+/// A response for the operation, stamped with the time it was read.
+fn reply<'a>(head: &'a response::Parts, body: Seen<'a>) -> Reply<'a> {
+    Reply {
+        head,
+        body,
+        now: Instant::now(),
+        wall: &SystemTime::now,
+    }
+}
+
 /// A response head arrived: read its body when the operation wants it, else decide now.
 fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> Step<B> {
     let response = match result {
@@ -241,9 +251,7 @@ fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> 
             Step::Read
         }
         None => {
-            let next =
-                run.operation
-                    .on_response(&head, Seen::Unread, Instant::now(), &SystemTime::now);
+            let next = run.operation.on_response(reply(&head, Seen::Unread));
             finish(run, next, head, || LroBody::inner(body))
         }
     }
@@ -297,9 +305,7 @@ where
     } else {
         Seen::Whole(bytes)
     };
-    let next = run
-        .operation
-        .on_response(&head, seen, Instant::now(), &SystemTime::now);
+    let next = run.operation.on_response(reply(&head, seen));
     if let Next::Get { .. } = next {
         // The body is done with: keep the buffer's capacity for the next poll.
         run.body = None;

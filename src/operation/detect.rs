@@ -2,10 +2,9 @@
 
 use http::header::{HeaderMap, HeaderName};
 use http::{response, StatusCode};
-use tokio::time::Instant;
 use url::Url;
 
-use super::{Next, Operation, Phase, Seen, Verb, Wall};
+use super::{Next, Operation, Phase, Reply, Verb};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::status::{State, StatusDoc};
@@ -74,13 +73,13 @@ enum Detected {
 }
 
 impl Operation {
-    pub(super) fn on_initial(
-        &mut self,
-        head: &response::Parts,
-        body: Seen<'_>,
-        now: Instant,
-        wall: Wall<'_>,
-    ) -> Next {
+    pub(super) fn on_initial(&mut self, reply: Reply<'_>) -> Next {
+        let Reply {
+            head,
+            body,
+            now,
+            wall,
+        } = reply;
         let doc = body
             .whole()
             .and_then(|b| StatusDoc::parse(b).ok())
@@ -110,14 +109,14 @@ impl Operation {
             Detected::PassThrough => Next::PassThrough,
             Detected::Done => Next::Return { status: None },
             Detected::Resolved => self.succeeded(Some(&doc), head, now),
-            Detected::Ended(state) => self.ended(state, head, body, now),
+            Detected::Ended(state) => self.ended(state, reply),
             Detected::Poll(kind) => {
                 self.monitor = kind;
                 self.phase = Phase::Polling;
                 self.poll(&head.headers, now, wall)
             }
             Detected::Invalid(kind, why) => {
-                Next::Fail(self.response_error(kind, head, body, now).with_detail(why))
+                Next::Fail(self.response_error(kind, reply).with_detail(why))
             }
         }
     }

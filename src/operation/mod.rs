@@ -46,6 +46,15 @@ pub(crate) enum Next {
     Fail(LroError),
 }
 
+/// One response, as the driver feeds it to the operation.
+#[derive(Clone, Copy)]
+pub(crate) struct Reply<'a> {
+    pub(crate) head: &'a response::Parts,
+    pub(crate) body: Seen<'a>,
+    pub(crate) now: Instant,
+    pub(crate) wall: Wall<'a>,
+}
+
 /// A response body as far as the driver read it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Seen<'a> {
@@ -275,17 +284,11 @@ impl Operation {
     }
 
     /// Reads one response and decides the next step.
-    pub(crate) fn on_response(
-        &mut self,
-        head: &response::Parts,
-        body: Seen<'_>,
-        now: Instant,
-        wall: Wall<'_>,
-    ) -> Next {
+    pub(crate) fn on_response(&mut self, reply: Reply<'_>) -> Next {
         match self.phase {
-            Phase::Initial => self.on_initial(head, body, now, wall),
-            Phase::Polling => self.on_poll(head, body, now, wall),
-            Phase::Final => self.on_final(head, body, now, wall),
+            Phase::Initial => self.on_initial(reply),
+            Phase::Polling => self.on_poll(reply),
+            Phase::Final => self.on_final(reply),
         }
     }
 
@@ -490,20 +493,13 @@ impl Operation {
     }
 
     /// A transient answer: the same URL again, up to the retry limit.
-    fn retry(
-        &mut self,
-        head: &response::Parts,
-        body: Seen<'_>,
-        now: Instant,
-        wall: Wall<'_>,
-        kind: ErrorKind,
-    ) -> Next {
+    fn retry(&mut self, reply: Reply<'_>, kind: ErrorKind) -> Next {
+        let Reply {
+            head, now, wall, ..
+        } = reply;
         if self.transient_in_row >= self.config.max_transient_retries {
             let detail = format!("{} transient answers in a row", self.transient_in_row + 1);
-            return Next::Fail(
-                self.response_error(kind, head, body, now)
-                    .with_detail(detail),
-            );
+            return Next::Fail(self.response_error(kind, reply).with_detail(detail));
         }
         self.transient_in_row += 1;
         self.transient_total += 1;
@@ -550,13 +546,10 @@ impl Operation {
     }
 
     /// An error that keeps the response it came from, with the service's code and message.
-    fn response_error(
-        &self,
-        kind: ErrorKind,
-        head: &response::Parts,
-        body: Seen<'_>,
-        now: Instant,
-    ) -> LroError {
+    fn response_error(&self, kind: ErrorKind, reply: Reply<'_>) -> LroError {
+        let Reply {
+            head, body, now, ..
+        } = reply;
         let bytes = body.bytes();
         let doc = StatusDoc::parse(bytes).unwrap_or_default();
         let (code, message) = doc.code_and_message();
@@ -570,13 +563,13 @@ impl Operation {
     }
 
     /// A terminal Failed/Canceled word.
-    fn ended(&self, state: State, head: &response::Parts, body: Seen<'_>, now: Instant) -> Next {
+    fn ended(&self, state: State, reply: Reply<'_>) -> Next {
         let kind = if state == State::Canceled {
             ErrorKind::OperationCanceled
         } else {
             ErrorKind::OperationFailed
         };
-        Next::Fail(self.response_error(kind, head, body, now))
+        Next::Fail(self.response_error(kind, reply))
     }
 }
 

@@ -2,64 +2,52 @@
 
 use http::response;
 use serde::de::IgnoredAny;
-use tokio::time::Instant;
 
-use super::{detect, is_transient, Next, Operation, Seen, Verb, Wall};
+use super::{detect, is_transient, Next, Operation, Reply, Seen, Verb};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::status::{is_running_word, State, StatusDoc};
 use crate::wire::url::Target;
 
 impl Operation {
-    pub(super) fn on_poll(
-        &mut self,
-        head: &response::Parts,
-        body: Seen<'_>,
-        now: Instant,
-        wall: Wall<'_>,
-    ) -> Next {
-        if is_transient(head.status) {
-            return self.retry(head, body, now, wall, ErrorKind::PollFailed);
+    pub(super) fn on_poll(&mut self, reply: Reply<'_>) -> Next {
+        if is_transient(reply.head.status) {
+            return self.retry(reply, ErrorKind::PollFailed);
         }
         self.transient_in_row = 0;
         match self.monitor {
-            MonitorKind::Location => self.on_location(head, body, now, wall),
-            MonitorKind::ProvisioningState => self.on_resource(head, body, now, wall),
-            _ => self.on_status_monitor(head, body, now, wall),
+            MonitorKind::Location => self.on_location(reply),
+            MonitorKind::ProvisioningState => self.on_resource(reply),
+            _ => self.on_status_monitor(reply),
         }
     }
 
-    pub(super) fn on_final(
-        &mut self,
-        head: &response::Parts,
-        body: Seen<'_>,
-        now: Instant,
-        wall: Wall<'_>,
-    ) -> Next {
+    pub(super) fn on_final(&mut self, reply: Reply<'_>) -> Next {
+        let head = reply.head;
         if head.status.is_success() {
             return Next::Return { status: None };
         }
         if is_transient(head.status) {
-            return self.retry(head, body, now, wall, ErrorKind::FinalGetFailed);
+            return self.retry(reply, ErrorKind::FinalGetFailed);
         }
-        Next::Fail(self.response_error(ErrorKind::FinalGetFailed, head, body, now))
+        Next::Fail(self.response_error(ErrorKind::FinalGetFailed, reply))
     }
 
     /// §3a: Azure-AsyncOperation / Operation-Location.
-    fn on_status_monitor(
-        &mut self,
-        head: &response::Parts,
-        body: Seen<'_>,
-        now: Instant,
-        wall: Wall<'_>,
-    ) -> Next {
+    fn on_status_monitor(&mut self, reply: Reply<'_>) -> Next {
+        let Reply {
+            head,
+            body,
+            now,
+            wall,
+        } = reply;
         let status = head.status;
         if !status.is_success() {
-            return Next::Fail(self.response_error(ErrorKind::PollFailed, head, body, now));
+            return Next::Fail(self.response_error(ErrorKind::PollFailed, reply));
         }
         if !matches!(status.as_u16(), 200..=202) {
             return Next::Fail(
-                self.response_error(ErrorKind::MissingStatus, head, body, now)
+                self.response_error(ErrorKind::MissingStatus, reply)
                     .with_detail(format!("a status monitor answered {status}")),
             );
         }
@@ -67,7 +55,7 @@ impl Operation {
             Seen::Partial(_) => {
                 let detail = format!("over {} bytes", self.config.body_cap);
                 return Next::Fail(
-                    self.response_error(ErrorKind::BodyTooLarge, head, body, now)
+                    self.response_error(ErrorKind::BodyTooLarge, reply)
                         .with_detail(detail),
                 );
             }
@@ -85,7 +73,7 @@ impl Operation {
                 } else {
                     ErrorKind::InvalidStatusBody
                 };
-                return Next::Fail(self.response_error(kind, head, body, now));
+                return Next::Fail(self.response_error(kind, reply));
             }
         };
         // A refreshed monitor URL replaces the old one; an unusable one is ignored.
@@ -97,7 +85,7 @@ impl Operation {
         self.note_location(&head.headers);
         let Some(word) = doc.status.as_deref() else {
             return Next::Fail(
-                self.response_error(ErrorKind::MissingStatus, head, body, now)
+                self.response_error(ErrorKind::MissingStatus, reply)
                     .with_detail("no string `status` in the body"),
             );
         };
@@ -105,18 +93,18 @@ impl Operation {
         match State::of(word) {
             State::Running => self.poll(&head.headers, now, wall),
             State::Succeeded => self.succeeded(Some(&doc), head, now),
-            state => self.ended(state, head, body, now),
+            state => self.ended(state, reply),
         }
     }
 
     /// §3b: the Location URL answers 202 until it answers with the result.
-    fn on_location(
-        &mut self,
-        head: &response::Parts,
-        body: Seen<'_>,
-        now: Instant,
-        wall: Wall<'_>,
-    ) -> Next {
+    fn on_location(&mut self, reply: Reply<'_>) -> Next {
+        let Reply {
+            head,
+            body,
+            now,
+            wall,
+        } = reply;
         let status = head.status;
         if status.as_u16() == 202 {
             self.refresh_location(head);
@@ -152,7 +140,7 @@ impl Operation {
                     self.refresh_location(head);
                     self.poll(&head.headers, now, wall)
                 }
-                state => self.ended(state, head, body, now),
+                state => self.ended(state, reply),
             };
         }
         if status.as_u16() == 404
@@ -163,7 +151,7 @@ impl Operation {
             return Next::ReturnNoContent;
         }
         // The Location answers what the operation would have answered synchronously.
-        Next::Fail(self.response_error(ErrorKind::OperationFailed, head, body, now))
+        Next::Fail(self.response_error(ErrorKind::OperationFailed, reply))
     }
 
     fn refresh_location(&mut self, head: &response::Parts) {
@@ -179,13 +167,13 @@ impl Operation {
     }
 
     /// §3c: the original URL's provisioningState.
-    fn on_resource(
-        &mut self,
-        head: &response::Parts,
-        body: Seen<'_>,
-        now: Instant,
-        wall: Wall<'_>,
-    ) -> Next {
+    fn on_resource(&mut self, reply: Reply<'_>) -> Next {
+        let Reply {
+            head,
+            body,
+            now,
+            wall,
+        } = reply;
         let status = head.status.as_u16();
         match status {
             202 => self.poll(&head.headers, now, wall),
@@ -201,11 +189,11 @@ impl Operation {
                 match State::of(ps) {
                     State::Succeeded => Next::Return { status: None },
                     State::Running => self.poll(&head.headers, now, wall),
-                    state => self.ended(state, head, body, now),
+                    state => self.ended(state, reply),
                 }
             }
             _ if head.status.is_success() => Next::Return { status: None },
-            _ => Next::Fail(self.response_error(ErrorKind::PollFailed, head, body, now)),
+            _ => Next::Fail(self.response_error(ErrorKind::PollFailed, reply)),
         }
     }
 }

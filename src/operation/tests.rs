@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use http::{Request, Response, StatusCode};
 use tokio::time::Instant;
 
-use super::{Next, Operation, Seen};
+use super::{Next, Operation, Reply, Seen};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::layer::Config;
@@ -63,7 +63,12 @@ impl Harness {
             Some(_) => Seen::Whole(body.as_bytes()),
         };
         let wall = self.wall;
-        self.op.on_response(&head, seen, self.now, &|| wall)
+        self.op.on_response(Reply {
+            head: &head,
+            body: seen,
+            now: self.now,
+            wall: &|| wall,
+        })
     }
 
     /// Feeds a response and asserts the GET that follows.
