@@ -144,10 +144,9 @@ pub mod fuzzing {
         let Some(orig) = crate::wire::url::Target::from_request(&uri) else {
             return;
         };
-        if let Some(target) = crate::wire::url::Target::resolve(&orig.url, raw) {
-            let origin = crate::wire::url::Origin::of(&orig.url);
-            let _ = crate::wire::url::admit(&origin, &[], &target.url);
-            let _ = target.with_api_version_of(&orig.url).same_path(&orig);
+        if let Some(target) = crate::wire::url::Target::resolve(&orig.uri, raw) {
+            let _ = crate::wire::url::admit(&orig.uri, &[], &target.uri);
+            let _ = target.with_api_version_of(&orig.uri).same_path(&orig);
         }
     }
 }

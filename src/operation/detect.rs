@@ -1,8 +1,8 @@
 //! Contract §1: does the original response start an operation, and which monitor watches it.
 
 use http::header::{HeaderMap, HeaderName};
+use http::Uri;
 use http::{response, StatusCode};
-use url::Url;
 
 use super::{Next, Operation, Phase, Reply, Verb};
 use crate::error::ErrorKind;
@@ -39,7 +39,7 @@ pub(super) fn body_cap(op: &Operation, head: &response::Parts) -> Option<usize> 
 /// malformed value is skipped. `None` when there is no such header, `Some(None)` when none
 /// of them is usable.
 pub(super) fn status_monitor(
-    base: &Url,
+    base: &Uri,
     headers: &HeaderMap,
 ) -> Option<Option<(MonitorKind, Target)>> {
     if !has_status_monitor(headers) {
@@ -84,16 +84,6 @@ impl Operation {
             .whole()
             .and_then(|b| StatusDoc::parse(b).ok())
             .unwrap_or_default();
-        // Only a response that may start an operation needs the original URI parsed.
-        let may_be_lro = may_start(head.status)
-            && (head.status.as_u16() == 202
-                || has_status_monitor(&head.headers)
-                || head.headers.contains_key(http::header::LOCATION)
-                || doc.status.is_some()
-                || doc.provisioning_state.is_some());
-        if may_be_lro && !self.parse_orig() {
-            return Next::PassThrough;
-        }
         let (detected, monitor) = self.detect(head, &doc);
         if !matches!(detected, Detected::PassThrough) {
             self.note_location(&head.headers);
@@ -133,7 +123,7 @@ impl Operation {
         }
         let st = doc.status.as_deref().map(State::of);
         let ps = doc.provisioning_state.as_deref().map(State::of);
-        let monitor = status_monitor(&self.orig.url, &head.headers);
+        let monitor = status_monitor(&self.orig.uri, &head.headers);
         let has_monitor = monitor.is_some();
         let usable = monitor.flatten();
         let has_location = head.headers.contains_key(http::header::LOCATION);
@@ -186,7 +176,7 @@ impl Operation {
                 .headers
                 .get_all(http::header::LOCATION)
                 .iter()
-                .find_map(|v| Target::resolve_header(&self.orig.url, v));
+                .find_map(|v| Target::resolve_header(&self.orig.uri, v));
             return match location {
                 Some(target) => (
                     Detected::Poll(MonitorKind::Location),

@@ -79,7 +79,7 @@ impl Operation {
         }
         // 3. resourceLocation.
         if let Some(raw) = doc.and_then(|d| d.resource_location.as_deref()) {
-            return match Target::resolve(&self.orig.url, raw) {
+            return match Target::resolve(&self.orig.uri, raw) {
                 Some(target) => Pick::Get(target),
                 None => Pick::Unusable(raw.to_owned()),
             };

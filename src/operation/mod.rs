@@ -23,7 +23,7 @@ use crate::progress::{OnProgress, Progress};
 use crate::resume::ResumeToken;
 use crate::wire::retry_after::{self, PollSchedule};
 use crate::wire::status::{State, StatusDoc};
-use crate::wire::url::{self, Admission, Origin, Target};
+use crate::wire::url::{self, Admission, Target};
 
 /// The wall clock, read only for an HTTP-date `Retry-After`.
 pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;
@@ -131,8 +131,6 @@ pub(crate) struct Operation {
     config: Arc<Config>,
     verb: Verb,
     orig: Target,
-    /// Known once the original URI is parsed ([`Operation::parse_orig`]).
-    origin: Option<Origin>,
     version: Version,
     headers: HeaderMap,
     extensions: Extensions,
@@ -180,7 +178,7 @@ impl Operation {
         if options.is_some_and(|o| o.opt_out) {
             return None;
         }
-        let orig = Target::unparsed(req.uri())?;
+        let orig = Target::from_request(req.uri())?;
         let mut op = Operation::new(verb, orig, config, options, now);
         op.version = req.version();
         op.headers = url::poll_headers(req.headers());
@@ -205,13 +203,12 @@ impl Operation {
             .parse()
             .map_err(|_| bad("unusable original URI"))?;
         let orig = Target::from_request(&orig_uri).ok_or_else(|| bad("unusable original URI"))?;
-        let target = Target::resolve(&orig.url, &token.url).ok_or_else(|| bad("unusable URL"))?;
+        let target = Target::resolve(&orig.uri, &token.url).ok_or_else(|| bad("unusable URL"))?;
         let mut op = Operation::new(verb, orig, config, None, now);
-        op.origin = Some(Origin::of(&op.orig.url));
         op.location = token
             .location
             .as_ref()
-            .map(|raw| Target::resolve(&op.orig.url, raw).ok_or_else(|| raw.clone()));
+            .map(|raw| Target::resolve(&op.orig.uri, raw).ok_or_else(|| raw.clone()));
         op.monitor = token.monitor;
         op.polls = token.polls;
         op.phase = if token.final_get {
@@ -234,7 +231,6 @@ impl Operation {
         let options = options.unwrap_or(&none);
         Operation {
             verb,
-            origin: None,
             target: orig.clone(),
             monitor_uri: orig.uri.clone(),
             orig,
@@ -399,7 +395,7 @@ impl Operation {
             return;
         };
         self.location = Some(
-            Target::resolve_header(&self.orig.url, value)
+            Target::resolve_header(&self.orig.uri, value)
                 .map(|t| self.for_request(t))
                 .ok_or_else(|| String::from_utf8_lossy(value.as_bytes()).into_owned()),
         );
@@ -408,7 +404,7 @@ impl Operation {
     /// Applies the api-version option to a monitor or result URL.
     fn for_request(&self, target: Target) -> Target {
         if self.config.add_api_version {
-            target.with_api_version_of(&self.orig.url)
+            target.with_api_version_of(&self.orig.uri)
         } else {
             target
         }
@@ -422,10 +418,7 @@ impl Operation {
 
     /// The origin rule for the URL of the next request.
     fn check_origin(&mut self, now: Instant) -> Result<(), LroError> {
-        let admission = match &self.origin {
-            Some(origin) => url::admit(origin, &self.config.allowed, &self.target.url),
-            None => Admission::Refused,
-        };
+        let admission = url::admit(&self.orig.uri, &self.config.allowed, &self.target.uri);
         match admission {
             Admission::SameOrigin => self.same_origin = true,
             Admission::Allowed { credentials } => {
@@ -518,20 +511,6 @@ impl Operation {
         };
         let detail = format!("the inner service failed: {error}");
         Box::new(self.error(kind, now).with_detail(detail).with_source(error))
-    }
-
-    /// Parses the original URI, which resolving monitor URLs and the origin rule need; false
-    /// when it is not usable http(s), so that no operation can be followed.
-    fn parse_orig(&mut self) -> bool {
-        if self.origin.is_some() {
-            return true;
-        }
-        if !self.orig.parse() {
-            return false;
-        }
-        self.origin = Some(Origin::of(&self.orig.url));
-        self.target = self.orig.clone();
-        true
     }
 
     /// An error at the current URL, with the progress made so far.

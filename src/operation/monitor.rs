@@ -77,7 +77,7 @@ impl Operation {
             }
         };
         // A refreshed monitor URL replaces the old one; an unusable one is ignored.
-        if let Some(Some((kind, target))) = detect::status_monitor(&self.orig.url, &head.headers) {
+        if let Some(Some((kind, target))) = detect::status_monitor(&self.orig.uri, &head.headers) {
             self.monitor = kind;
             let target = self.for_request(target);
             self.set_target(target);
@@ -159,7 +159,7 @@ impl Operation {
             .headers
             .get_all(http::header::LOCATION)
             .iter()
-            .find_map(|v| Target::resolve_header(&self.orig.url, v));
+            .find_map(|v| Target::resolve_header(&self.orig.uri, v));
         if let Some(target) = fresh {
             let target = self.for_request(target);
             self.set_target(target);

@@ -2,92 +2,68 @@
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::Uri;
-use std::sync::{Arc, LazyLock};
-
 use url::Url;
 
 use crate::error::ConfigError;
 
-/// A URL the layer may request: parsed for origin checks, and as the `Uri` to send.
+/// A URL the layer may request. Absolute values are kept exactly as the server wrote them and
+/// checked on their `http::Uri` form, which is what the inner service will connect to; the
+/// `url` crate (RFC 3986 resolution) is only needed for relative values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
-    /// Shared, so that the clones made while polling cost no allocation.
-    pub(crate) url: Arc<Url>,
     pub(crate) uri: Uri,
 }
 
 impl Target {
-    /// The original request's URI, when it is absolute http(s).
+    /// The original request's URI, when it is absolute http(s) with a host.
     pub(crate) fn from_request(uri: &Uri) -> Option<Target> {
-        let mut target = Target::unparsed(uri)?;
-        target.parse().then_some(target)
-    }
-
-    /// The original request's URI, checked only for an http(s) scheme and an authority: most
-    /// responses never need its parsed form, so [`Target::parse`] waits until one does.
-    pub(crate) fn unparsed(uri: &Uri) -> Option<Target> {
-        let scheme = uri.scheme_str()?;
-        uri.authority()?;
-        let http = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
-        http.then(|| Target {
-            url: UNPARSED.clone(),
-            uri: uri.clone(),
-        })
-    }
-
-    /// Parses the URI into its `url` form; false when it is not usable http(s).
-    pub(crate) fn parse(&mut self) -> bool {
-        match Url::parse(&self.uri.to_string()) {
-            Ok(url) if is_http(&url) => {
-                self.url = Arc::new(url);
-                true
-            }
-            _ => false,
-        }
+        is_http(uri).then(|| Target { uri: uri.clone() })
     }
 
     /// Resolves a header (or body) value against `base` (RFC 3986). `None` when it is empty,
-    /// not text, unparseable, or not http(s) with a host.
-    pub(crate) fn resolve(base: &Url, raw: &str) -> Option<Target> {
+    /// unparseable, or not http(s) with a host.
+    pub(crate) fn resolve(base: &Uri, raw: &str) -> Option<Target> {
         let raw = raw.trim();
         if raw.is_empty() {
             return None;
         }
-        let url = base.join(raw).ok()?;
-        if !is_http(&url) {
-            return None;
+        if let Ok(uri) = raw.parse::<Uri>() {
+            if uri.scheme().is_some() {
+                return Target::from_request(&uri);
+            }
         }
-        // Absolute values are sent exactly as the server wrote them.
-        let uri = match raw.parse::<Uri>() {
-            Ok(uri) if uri.scheme().is_some() && uri.authority().is_some() => uri,
-            _ => url.as_str().parse::<Uri>().ok()?,
-        };
-        Some(Target {
-            url: Arc::new(url),
-            uri,
-        })
+        let joined = Url::parse(&base.to_string()).ok()?.join(raw).ok()?;
+        Target::from_request(&joined.as_str().parse().ok()?)
     }
 
-    pub(crate) fn resolve_header(base: &Url, value: &HeaderValue) -> Option<Target> {
+    pub(crate) fn resolve_header(base: &Uri, value: &HeaderValue) -> Option<Target> {
         Target::resolve(base, value.to_str().ok()?)
     }
 
     /// Adds `api-version` from `from` when this URL has none.
-    pub(crate) fn with_api_version_of(self, from: &Url) -> Target {
-        let has = |u: &Url| u.query_pairs().any(|(k, _)| k == "api-version");
-        if has(&self.url) {
+    pub(crate) fn with_api_version_of(self, from: &Uri) -> Target {
+        let version_in = |uri: &Uri| {
+            url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+                .find(|(k, _)| k == "api-version")
+                .map(|(_, v)| v.into_owned())
+        };
+        if version_in(&self.uri).is_some() {
             return self;
         }
-        let Some((_, version)) = from.query_pairs().find(|(k, _)| k == "api-version") else {
+        let Some(version) = version_in(from) else {
             return self;
         };
-        let mut url = (*self.url).clone();
-        url.query_pairs_mut().append_pair("api-version", &version);
-        match url.as_str().parse::<Uri>() {
-            Ok(uri) => Target {
-                url: Arc::new(url),
-                uri,
-            },
+        let pair = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("api-version", &version)
+            .finish();
+        let text = self.uri.to_string();
+        let joiner = match self.uri.query() {
+            None => "?",
+            Some("") => "",
+            Some(_) => "&",
+        };
+        match format!("{text}{joiner}{pair}").parse() {
+            Ok(uri) => Target { uri },
             Err(_) => self,
         }
     }
@@ -95,19 +71,24 @@ impl Target {
     /// The path compared case-insensitively, as ARM resource paths are.
     pub(crate) fn same_path(&self, other: &Target) -> bool {
         let trim = |p: &str| p.trim_end_matches('/').to_owned();
-        trim(self.url.path()).eq_ignore_ascii_case(&trim(other.url.path()))
+        trim(self.uri.path()).eq_ignore_ascii_case(&trim(other.uri.path()))
     }
 }
 
-/// Stands in for the original URL until it is parsed: on no real origin (`.invalid`, RFC 2606).
-static UNPARSED: LazyLock<Arc<Url>> = LazyLock::new(|| {
-    // A literal that parses: not server input, so this cannot fail at run time.
-    #[allow(clippy::expect_used)]
-    Arc::new(Url::parse("http://unparsed.invalid/").expect("a valid literal URL"))
-});
+fn is_http(uri: &Uri) -> bool {
+    let http = uri
+        .scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
+    http && uri.host().is_some_and(|h| !h.is_empty())
+}
 
-fn is_http(url: &Url) -> bool {
-    matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty())
+/// The port a URI connects to: its own, else its scheme's default.
+fn effective_port(scheme: &str, port: Option<u16>) -> Option<u16> {
+    port.or(match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })
 }
 
 /// Scheme, host and effective port: the unit of trust for credentials.
@@ -119,23 +100,17 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
-    pub(crate) fn of(url: &Url) -> Origin {
-        Origin {
-            scheme: url.scheme().to_ascii_lowercase(),
-            host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
-            port: url.port_or_known_default(),
-        }
+    fn matches(&self, uri: &Uri) -> bool {
+        same_origin(uri, &self.scheme, &self.host, self.port)
     }
+}
 
-    /// Compares without building another `Origin` (this runs on every poll).
-    fn matches(&self, url: &Url) -> bool {
-        url.scheme().eq_ignore_ascii_case(&self.scheme)
-            && url
-                .host_str()
-                .unwrap_or_default()
-                .eq_ignore_ascii_case(&self.host)
-            && url.port_or_known_default() == self.port
-    }
+/// Scheme, host (any case) and effective port compared in place: this runs on every poll.
+fn same_origin(uri: &Uri, scheme: &str, host: &str, port: Option<u16>) -> bool {
+    let own = uri.scheme_str().unwrap_or_default();
+    own.eq_ignore_ascii_case(scheme)
+        && uri.host().unwrap_or_default().eq_ignore_ascii_case(host)
+        && effective_port(&own.to_ascii_lowercase(), uri.port_u16()) == port
 }
 
 /// An origin admitted beside the original one, and whether credentials may go there.
@@ -162,13 +137,18 @@ impl AllowedOrigin {
     pub fn parse(origin: &str) -> Result<Self, ConfigError> {
         let url =
             Url::parse(origin).map_err(|_| ConfigError::new("an allowed origin is not a URL"))?;
-        if !is_http(&url) {
+        let host = url.host_str().unwrap_or_default();
+        if !matches!(url.scheme(), "http" | "https") || host.is_empty() {
             return Err(ConfigError::new(
                 "an allowed origin must be http(s) with a host",
             ));
         }
         Ok(AllowedOrigin {
-            origin: Origin::of(&url),
+            origin: Origin {
+                scheme: url.scheme().to_owned(),
+                host: host.to_ascii_lowercase(),
+                port: url.port_or_known_default(),
+            },
             credentials: false,
         })
     }
@@ -193,8 +173,10 @@ pub(crate) enum Admission {
     Refused,
 }
 
-pub(crate) fn admit(orig: &Origin, allowed: &[AllowedOrigin], target: &Url) -> Admission {
-    if orig.matches(target) {
+pub(crate) fn admit(orig: &Uri, allowed: &[AllowedOrigin], target: &Uri) -> Admission {
+    let scheme = orig.scheme_str().unwrap_or_default();
+    let port = effective_port(&scheme.to_ascii_lowercase(), orig.port_u16());
+    if same_origin(target, scheme, orig.host().unwrap_or_default(), port) {
         return Admission::SameOrigin;
     }
     match allowed.iter().find(|a| a.origin.matches(target)) {
@@ -261,14 +243,21 @@ pub(crate) fn strip_credentials(headers: &mut HeaderMap) {
 mod tests {
     use super::*;
 
-    fn base() -> Url {
-        Url::parse("https://management.azure.com/subscriptions/s/rg/x?api-version=2020-01-01")
+    fn base() -> Uri {
+        "https://management.azure.com/subscriptions/s/rg/x?api-version=2020-01-01"
+            .parse()
             .unwrap()
+    }
+
+    fn uri(s: &str) -> Uri {
+        s.parse().unwrap()
     }
 
     #[test]
     fn resolves_relative_and_keeps_absolute_verbatim() {
         let t = Target::resolve(&base(), "/ops/1?a=%3a").unwrap();
+        let t2 = Target::resolve(&base(), "//management.azure.com/ops/9").unwrap();
+        assert_eq!(t2.uri, "https://management.azure.com/ops/9");
         assert_eq!(t.uri, "https://management.azure.com/ops/1?a=%3a");
         let t = Target::resolve(&base(), "ops/2").unwrap();
         assert_eq!(t.uri.path(), "/subscriptions/s/rg/ops/2");
@@ -297,15 +286,15 @@ mod tests {
 
     #[test]
     fn origin_fills_default_ports_and_ignores_host_case() {
-        let orig = Origin::of(&base());
-        let with_port = Url::parse("https://MANAGEMENT.azure.com:443/x").unwrap();
+        let orig = base();
+        let with_port = uri("https://MANAGEMENT.azure.com:443/x");
         assert_eq!(admit(&orig, &[], &with_port), Admission::SameOrigin);
-        let downgrade = Url::parse("http://management.azure.com/x").unwrap();
+        let downgrade = uri("http://management.azure.com/x");
         assert_eq!(admit(&orig, &[], &downgrade), Admission::Refused);
-        let other_port = Url::parse("https://management.azure.com:8443/x").unwrap();
+        let other_port = uri("https://management.azure.com:8443/x");
         assert_eq!(admit(&orig, &[], &other_port), Admission::Refused);
         let allowed = [AllowedOrigin::parse("https://ops.example").unwrap()];
-        let ops = Url::parse("https://ops.example/x").unwrap();
+        let ops = uri("https://ops.example/x");
         assert_eq!(
             admit(&orig, &allowed, &ops),
             Admission::Allowed { credentials: false }
@@ -365,7 +354,7 @@ mod tests {
         #[test]
         fn any_text_resolves_or_is_refused(text in "\\PC{0,80}") {
             if let Some(t) = Target::resolve(&base(), &text) {
-                proptest::prop_assert!(matches!(t.url.scheme(), "http" | "https"));
+                proptest::prop_assert!(matches!(t.uri.scheme_str(), Some("http" | "https")));
                 proptest::prop_assert!(t.uri.authority().is_some());
             }
         }
