@@ -303,6 +303,7 @@ impl fmt::Debug for LroError {
             .field("elapsed", &i.elapsed)
             .field("status", &i.status)
             .field("body_len", &i.body.len())
+            .field("source", &i.source)
             .finish()
     }
 }
@@ -320,20 +321,17 @@ impl fmt::Display for LroError {
         if let Some(message) = &i.message {
             write!(f, ": {message}")?;
         }
+        let mut context = Vec::with_capacity(4);
         if let Some(status) = i.status {
-            write!(f, " (HTTP {}", status.as_u16())?;
-        } else {
-            f.write_str(" (")?;
+            context.push(format!("HTTP {}", status.as_u16()));
         }
-        if let Some(url) = &i.monitor_url {
-            if i.status.is_some() {
-                f.write_str(", ")?;
-            }
-            write!(f, "monitor {url}")?;
-        } else if i.status.is_none() {
-            f.write_str("no monitor")?;
-        }
-        write!(f, ", {} polls, {:?})", i.polls, i.elapsed)?;
+        context.push(match &i.monitor_url {
+            Some(url) => format!("monitor {url}"),
+            None => "no monitor".to_owned(),
+        });
+        context.push(format!("{} polls", i.polls));
+        context.push(format!("{:?}", i.elapsed));
+        write!(f, " ({})", context.join(", "))?;
         if i.code.is_none() && i.message.is_none() && !i.body.is_empty() {
             let excerpt = i.body.get(..BODY_EXCERPT).unwrap_or(&i.body);
             write!(f, ": {}", String::from_utf8_lossy(excerpt))?;

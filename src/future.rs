@@ -138,6 +138,17 @@ where
     }
 }
 
+impl<S, B> Run<S, B> {
+    /// Lets go of a body that is done with (so its connection is free during the wait), keeping
+    /// the buffer's capacity for the next poll.
+    fn clear_body(&mut self) {
+        self.body = None;
+        self.first = None;
+        self.buf.clear();
+        self.trailers = None;
+    }
+}
+
 /// What the driver does after a step.
 // Short-lived return value: boxing the response would cost an allocation per step.
 #[allow(clippy::large_enum_variant)]
@@ -242,11 +253,9 @@ fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> 
     let (head, body) = response.into_parts();
     match run.operation.body_cap(&head) {
         Some(cap) => {
+            run.clear_body();
             run.head = Some(head);
             run.body = Some(Box::pin(body));
-            run.buf.clear();
-            run.first = None;
-            run.trailers = None;
             run.cap = cap;
             Step::Read
         }
@@ -307,10 +316,7 @@ where
     };
     let next = run.operation.on_response(reply(&head, seen));
     if let Next::Get { .. } = next {
-        // The body is done with: keep the buffer's capacity for the next poll.
-        run.body = None;
-        run.buf.clear();
-        run.first = None;
+        run.clear_body();
         return Poll::Ready(finish(run, next, head, LroBody::empty));
     }
     let data = match run.first.take() {
@@ -332,7 +338,7 @@ fn finish<S, B>(
     mut head: response::Parts,
     body: impl FnOnce() -> LroBody<B>,
 ) -> Step<B> {
-    run.trace.step(&run.operation, Some(head.status), &next);
+    run.trace.step(&run.operation, head.status, &next);
     match next {
         Next::PassThrough => Step::Ready(Ok(Response::from_parts(head, body()))),
         Next::Get { delay } => {

@@ -19,16 +19,13 @@ pub(crate) struct Trace {
 impl Trace {
     /// Records what the operation decided about a response with `status`.
     #[cfg(feature = "tracing")]
-    pub(crate) fn step(&mut self, op: &Operation, status: Option<StatusCode>, next: &Next) {
-        let status = status.map(|s| s.as_u16());
+    pub(crate) fn step(&mut self, op: &Operation, status: StatusCode, next: &Next) {
+        let status = status.as_u16();
         match next {
             Next::PassThrough => {}
             Next::Get { delay } => {
-                let span = self.span.get_or_insert_with(
-                    || tracing::debug_span!("lro", url = %redact(op.original_uri())),
-                );
                 tracing::debug!(
-                    parent: &*span,
+                    parent: self.span(op),
                     status,
                     word = op.status_word(),
                     delay_ms = delay.as_millis() as u64,
@@ -43,16 +40,20 @@ impl Trace {
                 }
             }
             Next::Fail(error) => {
-                let span = self.span.get_or_insert_with(
-                    || tracing::debug_span!("lro", url = %redact(op.original_uri())),
-                );
-                tracing::debug!(parent: &*span, status, kind = error.kind().as_str(), polls = op.polls(), "lro failed");
+                tracing::debug!(parent: self.span(op), status, kind = error.kind().as_str(), polls = op.polls(), "lro failed");
             }
         }
     }
 
+    /// The operation's span, opened on first use.
+    #[cfg(feature = "tracing")]
+    fn span(&mut self, op: &Operation) -> &tracing::Span {
+        self.span
+            .get_or_insert_with(|| tracing::debug_span!("lro", url = %redact(op.original_uri())))
+    }
+
     #[cfg(not(feature = "tracing"))]
-    pub(crate) fn step(&mut self, _: &Operation, _: Option<StatusCode>, _: &Next) {}
+    pub(crate) fn step(&mut self, _: &Operation, _: StatusCode, _: &Next) {}
 }
 
 /// The URL with every query value but `api-version` replaced by `REDACTED`.

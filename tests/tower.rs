@@ -11,10 +11,8 @@ use tower::{BoxError, Layer, Service, ServiceExt};
 use tower_lro::{ErrorKind, Lro, LroBody, LroError, LroInfo, LroLayer, MonitorKind, PollSchedule};
 use tower_test::mock;
 
-type Mock = mock::Mock<Request<String>, Response<String>>;
-type Handle = mock::Handle<Request<String>, Response<String>>;
-
-const ARM: &str = "https://management.azure.com";
+mod scripted;
+use scripted::{response, Handle, Mock, ARM};
 
 fn service() -> (Lro<Mock>, Handle) {
     let (mock, handle) = mock::pair();
@@ -31,14 +29,6 @@ fn request(method: &str, path: &str, body: &str) -> Request<String> {
         .unwrap()
 }
 
-fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response<String> {
-    let mut builder = Response::builder().status(status);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(body.to_owned()).unwrap()
-}
-
 /// Waits for the next request, checks its method and URL, and answers it.
 async fn answer(
     handle: &mut Handle,
@@ -46,10 +36,8 @@ async fn answer(
     url: &str,
     reply: Response<String>,
 ) -> Request<String> {
-    let (req, send) = handle.next_request().await.expect("a request");
+    let req = scripted::answer(handle, url, reply).await;
     assert_eq!(req.method(), method, "method of {url}");
-    assert_eq!(req.uri().to_string(), url);
-    send.send_response(reply);
     req
 }
 

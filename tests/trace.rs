@@ -5,28 +5,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use http::{Request, Response};
+use http::Request;
 use tower::{Layer, ServiceExt};
 use tower_lro::{LroLayer, LroOptions};
 use tower_test::mock;
 
-type Handle = mock::Handle<Request<String>, Response<String>>;
-
-const ARM: &str = "https://management.azure.com";
-
-fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response<String> {
-    let mut builder = Response::builder().status(status);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(body.to_owned()).unwrap()
-}
-
-async fn answer(handle: &mut Handle, url: &str, reply: Response<String>) {
-    let (req, send) = handle.next_request().await.expect("a request");
-    assert_eq!(req.uri().to_string(), url);
-    send.send_response(reply);
-}
+mod scripted;
+use scripted::{answer, response, ARM};
 
 /// Collects what the fmt subscriber writes.
 #[derive(Clone, Default)]

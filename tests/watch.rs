@@ -11,23 +11,8 @@ use tower_lro::{
 };
 use tower_test::mock;
 
-type Handle = mock::Handle<Request<String>, Response<String>>;
-
-const ARM: &str = "https://management.azure.com";
-
-fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response<String> {
-    let mut builder = Response::builder().status(status);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(body.to_owned()).unwrap()
-}
-
-async fn answer(handle: &mut Handle, url: &str, reply: Response<String>) {
-    let (req, send) = handle.next_request().await.expect("a request");
-    assert_eq!(req.uri().to_string(), url);
-    send.send_response(reply);
-}
+mod scripted;
+use scripted::{answer, response, Handle, ARM};
 
 fn put(path: &str) -> Request<String> {
     Request::put(format!("{ARM}{path}"))

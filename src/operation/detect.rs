@@ -49,13 +49,9 @@ pub(super) fn status_monitor(
         (AAO, MonitorKind::AzureAsyncOperation),
         (OL, MonitorKind::OperationLocation),
     ];
-    let found = candidates.iter().find_map(|(name, kind)| {
-        headers
-            .get_all(name)
-            .iter()
-            .find_map(|v| Target::resolve_header(base, v))
-            .map(|t| (*kind, t))
-    });
+    let found = candidates
+        .iter()
+        .find_map(|(name, kind)| Some((*kind, Target::first_in(base, headers, name)?)));
     Some(found)
 }
 
@@ -68,7 +64,8 @@ enum Detected {
     Resolved,
     /// Rows 2 and 3: already Failed or Canceled.
     Ended(State),
-    Poll(MonitorKind),
+    /// Rows 5-7: poll the monitor returned beside this.
+    Poll,
     Invalid(ErrorKind, &'static str),
 }
 
@@ -100,8 +97,7 @@ impl Operation {
             Detected::Done => Next::Return { status: None },
             Detected::Resolved => self.succeeded(Some(&doc), head, now),
             Detected::Ended(state) => self.ended(state, reply),
-            Detected::Poll(kind) => {
-                self.monitor = kind;
+            Detected::Poll => {
                 self.phase = Phase::Polling;
                 self.poll(&head.headers, now, wall)
             }
@@ -111,7 +107,8 @@ impl Operation {
         }
     }
 
-    /// The table of contract §1; the monitor is the usable status monitor, if any.
+    /// The table of contract §1, with the monitor to poll (or, for row 2, the usable status
+    /// monitor, if any).
     fn detect(
         &self,
         head: &response::Parts,
@@ -157,7 +154,7 @@ impl Operation {
         // Row 5.
         if has_monitor && (status != 200 || running(ps) || running(st)) {
             return match usable {
-                Some((kind, target)) => (Detected::Poll(kind), Some((kind, target))),
+                Some(monitor) => (Detected::Poll, Some(monitor)),
                 None => (
                     Detected::Invalid(
                         ErrorKind::InvalidPollingUrl,
@@ -172,16 +169,9 @@ impl Operation {
             && !has_monitor
             && (status == 202 || running(ps) || (status == 201 && ps.is_none()))
         {
-            let location = head
-                .headers
-                .get_all(http::header::LOCATION)
-                .iter()
-                .find_map(|v| Target::resolve_header(&self.orig.uri, v));
+            let location = Target::first_in(&self.orig.uri, &head.headers, http::header::LOCATION);
             return match location {
-                Some(target) => (
-                    Detected::Poll(MonitorKind::Location),
-                    Some((MonitorKind::Location, target)),
-                ),
+                Some(target) => (Detected::Poll, Some((MonitorKind::Location, target))),
                 None => (
                     Detected::Invalid(ErrorKind::InvalidPollingUrl, "unusable Location"),
                     None,
@@ -192,10 +182,7 @@ impl Operation {
             // Row 7.
             if self.verb.writes_resource() && (status == 202 || running(ps)) {
                 let orig = self.orig.clone();
-                return (
-                    Detected::Poll(MonitorKind::ProvisioningState),
-                    Some((MonitorKind::ProvisioningState, orig)),
-                );
+                return (Detected::Poll, Some((MonitorKind::ProvisioningState, orig)));
             }
             // Row 8.
             if matches!(self.verb, Verb::Post | Verb::Delete) && status == 202 && self.config.strict

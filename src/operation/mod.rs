@@ -390,12 +390,13 @@ impl Operation {
         }
     }
 
+    /// Remembers the latest `Location`, or its unusable value (an error only if it is needed).
     fn note_location(&mut self, headers: &HeaderMap) {
         let Some(value) = headers.get(http::header::LOCATION) else {
             return;
         };
         self.location = Some(
-            Target::resolve_header(&self.orig.uri, value)
+            Target::first_in(&self.orig.uri, headers, http::header::LOCATION)
                 .map(|t| self.for_request(t))
                 .ok_or_else(|| String::from_utf8_lossy(value.as_bytes()).into_owned()),
         );

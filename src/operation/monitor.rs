@@ -155,12 +155,9 @@ impl Operation {
     }
 
     fn refresh_location(&mut self, head: &response::Parts) {
-        let fresh = head
-            .headers
-            .get_all(http::header::LOCATION)
-            .iter()
-            .find_map(|v| Target::resolve_header(&self.orig.uri, v));
-        if let Some(target) = fresh {
+        if let Some(target) =
+            Target::first_in(&self.orig.uri, &head.headers, http::header::LOCATION)
+        {
             let target = self.for_request(target);
             self.set_target(target);
         }

@@ -159,16 +159,48 @@ impl<'de> Visitor<'de> for WordVisitor {
     }
 }
 
-/// A JSON number, when it is one.
+/// A finite JSON number, or a string holding one; anything else counts as absent.
 struct Number(Option<f64>);
 
 impl<'de> de::Deserialize<'de> for Number {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = d.deserialize_any(WordVisitor { numbers: true })?;
+        d.deserialize_any(NumberVisitor)
+    }
+}
+
+struct NumberVisitor;
+
+impl<'de> Visitor<'de> for NumberVisitor {
+    type Value = Number;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Number(Some(v).filter(|n| n.is_finite())))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Number(Some(v as f64)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Number(Some(v as f64)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Number(
-            v.0.and_then(|s| s.trim().parse::<f64>().ok())
-                .filter(|n| n.is_finite()),
+            v.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
         ))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Number(None))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Number(None))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Number(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| Number(None))
     }
 }
 

@@ -40,6 +40,18 @@ impl Target {
         Target::resolve(base, value.to_str().ok()?)
     }
 
+    /// The first usable value of header `name`: a repeated header's unusable values are skipped.
+    pub(crate) fn first_in(
+        base: &Uri,
+        headers: &HeaderMap,
+        name: impl header::AsHeaderName,
+    ) -> Option<Target> {
+        headers
+            .get_all(name)
+            .iter()
+            .find_map(|v| Target::resolve_header(base, v))
+    }
+
     /// Adds `api-version` from `from` when this URL has none.
     pub(crate) fn with_api_version_of(self, from: &Uri) -> Target {
         let version_in = |uri: &Uri| {
