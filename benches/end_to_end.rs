@@ -384,7 +384,7 @@ where
     S::Future: Send,
     S::Error: Into<BoxError>,
     B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    B::Error: Into<BoxError> + Send,
 {
     let lro = LroLayer::builder().max_transient_retries(0).build()?;
     let lro = ServiceBuilder::new().layer(lro).service(http.clone());

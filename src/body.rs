@@ -20,7 +20,7 @@ pin_project! {
     /// let empty = tower_lro::LroBody::<String>::empty();
     /// assert!(empty.is_end_stream());
     /// ```
-    pub struct LroBody<B> {
+    pub struct LroBody<B: Body> {
         #[pin]
         kind: Kind<B>,
     }
@@ -28,15 +28,18 @@ pin_project! {
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<B> {
+    enum Kind<B: Body> {
         Inner { #[pin] body: B },
         Replay { data: Option<Bytes>, trailers: Option<Box<HeaderMap>> },
         Prefixed { data: Option<Bytes>, rest: Pin<Box<B>> },
+        // The bytes read before the inner body failed, then its error, as the caller would
+        // have met it without the layer.
+        Failed { data: Option<Bytes>, error: Option<<B as Body>::Error> },
         Empty,
     }
 }
 
-impl<B> LroBody<B> {
+impl<B: Body> LroBody<B> {
     pub(crate) fn inner(body: B) -> Self {
         LroBody {
             kind: Kind::Inner { body },
@@ -61,6 +64,15 @@ impl<B> LroBody<B> {
         }
     }
 
+    pub(crate) fn failed(data: Bytes, error: B::Error) -> Self {
+        LroBody {
+            kind: Kind::Failed {
+                data: Some(data).filter(|d| !d.is_empty()),
+                error: Some(error),
+            },
+        }
+    }
+
     /// A body with no bytes, as the layer's synthesized `204 No Content` has.
     ///
     /// ```
@@ -72,13 +84,13 @@ impl<B> LroBody<B> {
     }
 }
 
-impl<B: Default> Default for LroBody<B> {
+impl<B: Body + Default> Default for LroBody<B> {
     fn default() -> Self {
         LroBody::inner(B::default())
     }
 }
 
-impl<B: std::fmt::Debug> std::fmt::Debug for LroBody<B> {
+impl<B: Body + std::fmt::Debug> std::fmt::Debug for LroBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
             Kind::Inner { body } => f.debug_tuple("LroBody::Inner").field(body).finish(),
@@ -90,6 +102,11 @@ impl<B: std::fmt::Debug> std::fmt::Debug for LroBody<B> {
                 .debug_struct("LroBody::Prefixed")
                 .field("len", &data.as_ref().map_or(0, Bytes::len))
                 .field("rest", rest)
+                .finish(),
+            Kind::Failed { data, error } => f
+                .debug_struct("LroBody::Failed")
+                .field("len", &data.as_ref().map_or(0, Bytes::len))
+                .field("failed", &error.is_some())
                 .finish(),
             Kind::Empty => f.write_str("LroBody::Empty"),
         }
@@ -121,6 +138,12 @@ where
                 }
                 rest.as_mut().poll_frame(cx)
             }
+            KindProj::Failed { data, error } => {
+                if let Some(data) = data.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Poll::Ready(error.take().map(Err))
+            }
             KindProj::Empty => Poll::Ready(None),
         }
     }
@@ -130,6 +153,7 @@ where
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Replay { data, trailers } => data.is_none() && trailers.is_none(),
             Kind::Prefixed { data, rest } => data.is_none() && rest.is_end_stream(),
+            Kind::Failed { data, error } => data.is_none() && error.is_none(),
             Kind::Empty => true,
         }
     }
@@ -146,6 +170,11 @@ where
                 if let Some(upper) = inner.upper() {
                     hint.set_upper(upper.saturating_add(len(data)));
                 }
+                hint
+            }
+            Kind::Failed { data, .. } => {
+                let mut hint = SizeHint::new();
+                hint.set_lower(len(data));
                 hint
             }
             Kind::Empty => SizeHint::with_exact(0),
@@ -175,6 +204,20 @@ mod tests {
         let body = LroBody::prefixed(Bytes::from_static(b"abc"), rest);
         assert_eq!(body.size_hint().exact(), Some(6));
         assert_eq!(body.collect().await.unwrap().to_bytes(), "abcdef");
+    }
+
+    #[tokio::test]
+    async fn bytes_read_then_the_inner_error() {
+        use http_body_util::StreamBody;
+        type Failing = StreamBody<futures::stream::Empty<Result<Frame<Bytes>, std::io::Error>>>;
+        let error = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let mut body = LroBody::<Failing>::failed(Bytes::from_static(b"{\"a\""), error);
+        let first = body.frame().await.unwrap().unwrap();
+        assert_eq!(first.into_data().unwrap(), "{\"a\"");
+        let err = body.frame().await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+        assert!(body.frame().await.is_none());
+        assert!(body.is_end_stream());
     }
 
     #[tokio::test]

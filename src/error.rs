@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Uri};
 
 use crate::resume::ResumeToken;
+use crate::wire::url::{redact, Redacted};
 
 /// What went wrong with a long-running operation.
 ///
@@ -39,6 +40,9 @@ pub enum ErrorKind {
     TimedOut,
     /// A status-monitor body was larger than the body cap.
     BodyTooLarge,
+    /// A resume token that cannot be used: malformed, of an unknown format version, or naming
+    /// a method or URL that cannot be polled.
+    InvalidResumeToken,
 }
 
 impl ErrorKind {
@@ -60,6 +64,7 @@ impl ErrorKind {
             ErrorKind::MissingPollingUrl => "MissingPollingUrl",
             ErrorKind::TimedOut => "TimedOut",
             ErrorKind::BodyTooLarge => "BodyTooLarge",
+            ErrorKind::InvalidResumeToken => "InvalidResumeToken",
         }
     }
 
@@ -76,6 +81,7 @@ impl ErrorKind {
             ErrorKind::MissingPollingUrl => "202 Accepted without a polling URL",
             ErrorKind::TimedOut => "long-running operation exceeded its limit",
             ErrorKind::BodyTooLarge => "status monitor body exceeds the body cap",
+            ErrorKind::InvalidResumeToken => "unusable resume token",
         }
     }
 }
@@ -244,7 +250,8 @@ impl LroError {
         self.inner.monitor_url.as_ref()
     }
 
-    /// How many poll requests were sent (transient retries included).
+    /// How many poll requests this run sent (transient retries included; a resumed run counts
+    /// its own).
     ///
     /// ```
     /// # fn f(e: &tower_lro::LroError) { let _n: u32 = e.polls(); }
@@ -253,7 +260,8 @@ impl LroError {
         self.inner.polls
     }
 
-    /// Time from the original response to the error.
+    /// Time from the call (or from [`Lro::resume`](crate::Lro::resume)) to the error: the
+    /// clock that `max_duration` counts against.
     ///
     /// ```
     /// # fn f(e: &tower_lro::LroError) { let _t: std::time::Duration = e.elapsed(); }
@@ -298,7 +306,7 @@ impl fmt::Debug for LroError {
             .field("code", &i.code)
             .field("message", &i.message)
             .field("detail", &i.detail)
-            .field("monitor_url", &i.monitor_url)
+            .field("monitor_url", &i.monitor_url.as_ref().map(redact))
             .field("polls", &i.polls)
             .field("elapsed", &i.elapsed)
             .field("status", &i.status)
@@ -326,7 +334,7 @@ impl fmt::Display for LroError {
             context.push(format!("HTTP {}", status.as_u16()));
         }
         context.push(match &i.monitor_url {
-            Some(url) => format!("monitor {url}"),
+            Some(url) => format!("monitor {}", Redacted(url)),
             None => "no monitor".to_owned(),
         });
         context.push(format!("{} polls", i.polls));
@@ -358,12 +366,14 @@ impl std::error::Error for LroError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    reason: &'static str,
+    reason: std::borrow::Cow<'static, str>,
 }
 
 impl ConfigError {
-    pub(crate) fn new(reason: &'static str) -> Self {
-        ConfigError { reason }
+    pub(crate) fn new(reason: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        ConfigError {
+            reason: reason.into(),
+        }
     }
 }
 

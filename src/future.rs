@@ -54,13 +54,16 @@ pin_project! {
 }
 
 pin_project! {
-    /// Drives one operation: its requests, waits and body reads.
+    /// Drives one operation: its requests, waits and body reads, within its deadline.
     struct Driver<S, ReqBody, ResBody>
     where
         S: Service<Request<ReqBody>>,
     {
         #[pin]
         state: State<S::Future, Oneshot<S, Request<ReqBody>>>,
+        // `max_duration` from the call; armed once the first response head has arrived.
+        #[pin]
+        deadline: Option<Sleep>,
         run: Run<S, ResBody>,
     }
 }
@@ -87,6 +90,9 @@ struct Run<S, B> {
     buf: BytesMut,
     trailers: Option<HeaderMap>,
     cap: usize,
+    /// The last response that led to a wait, its body bounded by the cap: what a `TimedOut`
+    /// at the deadline carries.
+    last: Option<(response::Parts, Bytes)>,
     trace: Trace,
 }
 
@@ -119,6 +125,7 @@ where
         service: S,
         operation: Operation,
     ) -> Self {
+        let deadline = operation.deadline().map(tokio::time::sleep_until);
         let run = Run {
             operation,
             service,
@@ -128,11 +135,16 @@ where
             buf: BytesMut::new(),
             trailers: None,
             cap: 0,
+            last: None,
             trace: Trace::default(),
         };
         ResponseFuture {
             kind: Kind::Operation {
-                driver: Box::pin(Driver { state, run }),
+                driver: Box::pin(Driver {
+                    state,
+                    deadline,
+                    run,
+                }),
             },
         }
     }
@@ -147,12 +159,38 @@ impl<S, B> Run<S, B> {
         self.buf.clear();
         self.trailers = None;
     }
+
+    /// The bytes read so far, whole.
+    fn read_bytes(&self) -> &[u8] {
+        self.first.as_deref().unwrap_or(&self.buf)
+    }
+
+    fn seen_bytes(&self) -> &[u8] {
+        bounded(&self.first, &self.buf, self.cap)
+    }
+
+    /// Keeps `head` and the bounded bytes read as the last response, for a later `TimedOut`.
+    fn keep_last(&mut self, head: response::Parts) {
+        let body = match self.first.take() {
+            Some(first) if first.len() <= self.cap => first,
+            _ => Bytes::copy_from_slice(self.seen_bytes()),
+        };
+        self.clear_body();
+        self.last = Some((head, body));
+    }
+}
+
+/// The bytes read so far, at most `cap` of them: what the operation sees and an error keeps,
+/// however large the frames the body came in.
+fn bounded<'a>(first: &'a Option<Bytes>, buf: &'a BytesMut, cap: usize) -> &'a [u8] {
+    let bytes = first.as_deref().unwrap_or(buf);
+    bytes.get(..cap).unwrap_or(bytes)
 }
 
 /// What the driver does after a step.
 // Short-lived return value: boxing the response would cost an allocation per step.
 #[allow(clippy::large_enum_variant)]
-enum Step<B> {
+enum Step<B: Body> {
     Ready(Result<Response<LroBody<B>>, BoxError>),
     Read,
     Send { delay: Duration },
@@ -193,6 +231,16 @@ where
         let mut this = self.project();
         let run = this.run;
         loop {
+            let calling = matches!(this.state.as_mut().project(), StateProj::Call { .. });
+            if !calling {
+                if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                    if deadline.poll(cx).is_ready() {
+                        let reading = matches!(this.state.as_mut().project(), StateProj::Read);
+                        this.state.set(State::Done);
+                        return Poll::Ready(deadline_passed(run, reading));
+                    }
+                }
+            }
             let step = match this.state.as_mut().project() {
                 StateProj::Call { future } => {
                     let result = ready!(future.poll(cx)).map_err(Into::into);
@@ -234,6 +282,33 @@ where
     }
 }
 
+/// The deadline passed while a request, a wait or (`reading`) a body read was under way.
+fn deadline_passed<S, B: Body>(
+    run: &mut Run<S, B>,
+    reading: bool,
+) -> Result<Response<LroBody<B>>, BoxError> {
+    let now = Instant::now();
+    if reading {
+        if let Some(head) = run.head.take() {
+            if run.operation.is_initial() {
+                // Not an operation yet: the caller's response, handed over as it came.
+                let data = Bytes::copy_from_slice(run.read_bytes());
+                let body = match run.body.take() {
+                    Some(rest) => LroBody::prefixed(data, rest),
+                    None => LroBody::replay(data, None),
+                };
+                return Ok(Response::from_parts(head, body));
+            }
+            let seen = run.seen_bytes();
+            return Err(Box::new(
+                run.operation.deadline_passed(Some((&head, seen)), now),
+            ));
+        }
+    }
+    let last = run.last.as_ref().map(|(head, body)| (head, &body[..]));
+    Err(Box::new(run.operation.deadline_passed(last, now)))
+}
+
 /// A response for the operation, stamped with the time it was read.
 fn reply<'a>(head: &'a response::Parts, body: Seen<'a>) -> Reply<'a> {
     Reply {
@@ -245,7 +320,7 @@ fn reply<'a>(head: &'a response::Parts, body: Seen<'a>) -> Reply<'a> {
 }
 
 /// A response head arrived: read its body when the operation wants it, else decide now.
-fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> Step<B> {
+fn on_head<S, B: Body>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> Step<B> {
     let response = match result {
         Ok(response) => response,
         Err(e) => return Step::Ready(Err(run.operation.service_error(e, Instant::now()))),
@@ -261,6 +336,12 @@ fn on_head<S, B>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError>) -> 
         }
         None => {
             let next = run.operation.on_response(reply(&head, Seen::Unread));
+            if let Next::Get { .. } = next {
+                run.trace.step(&run.operation, head.status, &next);
+                run.cap = 0;
+                run.keep_last(head);
+                return send(run, next);
+            }
             finish(run, next, head, || LroBody::inner(body))
         }
     }
@@ -275,6 +356,7 @@ where
     let Some(body) = run.body.as_mut() else {
         return Poll::Ready(Step::Ready(Err("tower-lro: body state lost".into())));
     };
+    let mut failed = None;
     let over = loop {
         match ready!(body.as_mut().poll_frame(cx)) {
             None => break false,
@@ -299,6 +381,12 @@ where
                     }
                 }
             },
+            Some(Err(e)) if run.operation.is_initial() => {
+                // Decided on what was read, as for a body over the cap; if the response is
+                // handed over, the caller meets the error where it would have.
+                failed = Some(e);
+                break true;
+            }
             Some(Err(e)) => {
                 let error = run.operation.service_error(e.into(), Instant::now());
                 return Poll::Ready(Step::Ready(Err(error)));
@@ -308,7 +396,7 @@ where
     let Some(head) = run.head.take() else {
         return Poll::Ready(Step::Ready(Err("tower-lro: response head lost".into())));
     };
-    let bytes: &[u8] = run.first.as_deref().unwrap_or(&run.buf);
+    let bytes = bounded(&run.first, &run.buf, run.cap);
     let seen = if over {
         Seen::Partial(bytes)
     } else {
@@ -316,8 +404,9 @@ where
     };
     let next = run.operation.on_response(reply(&head, seen));
     if let Next::Get { .. } = next {
-        run.clear_body();
-        return Poll::Ready(finish(run, next, head, LroBody::empty));
+        run.trace.step(&run.operation, head.status, &next);
+        run.keep_last(head);
+        return Poll::Ready(send(run, next));
     }
     let data = match run.first.take() {
         Some(first) => first,
@@ -325,14 +414,24 @@ where
     };
     let rest = run.body.take();
     let trailers = run.trailers.take();
-    Poll::Ready(finish(run, next, head, move || match (over, rest) {
-        (true, Some(rest)) => LroBody::prefixed(data, rest),
+    Poll::Ready(finish(run, next, head, move || match (failed, rest) {
+        (Some(error), _) => LroBody::failed(data, error),
+        (None, Some(rest)) if over => LroBody::prefixed(data, rest),
         _ => LroBody::replay(data, trailers),
     }))
 }
 
+/// A wait, then the next request: tells the progress hooks first.
+fn send<S, B: Body>(run: &mut Run<S, B>, next: Next) -> Step<B> {
+    let Next::Get { delay } = next else {
+        return Step::Ready(Err("tower-lro: not a request step".into()));
+    };
+    run.operation.report(delay);
+    Step::Send { delay }
+}
+
 /// Carries out the operation's decision about the response `head` (whose body `body` makes).
-fn finish<S, B>(
+fn finish<S, B: Body>(
     run: &mut Run<S, B>,
     next: Next,
     mut head: response::Parts,
@@ -341,10 +440,7 @@ fn finish<S, B>(
     run.trace.step(&run.operation, head.status, &next);
     match next {
         Next::PassThrough => Step::Ready(Ok(Response::from_parts(head, body()))),
-        Next::Get { delay } => {
-            run.operation.report(delay);
-            Step::Send { delay }
-        }
+        Next::Get { .. } => send(run, next),
         Next::Return { status } => {
             if let Some(status) = status {
                 head.status = status;

@@ -164,8 +164,10 @@ impl LroLayerBuilder {
         self
     }
 
-    /// End an operation with `TimedOut` rather than wait past this long after its first
-    /// response (default: no limit).
+    /// A deadline for each operation, counted from the call (default: none). Once the first
+    /// response has arrived, no wait, poll, body read or final GET runs past it: the result is
+    /// `TimedOut` with the last response and a resume token. The original request itself is
+    /// bounded by a timeout layer, as without this layer.
     ///
     /// ```
     /// let b = tower_lro::LroLayer::builder().max_duration(std::time::Duration::from_secs(1800));
@@ -298,14 +300,35 @@ impl LroLayerBuilder {
     /// Checks the configuration and makes the layer.
     ///
     /// ```
-    /// assert!(tower_lro::LroLayer::builder().monitor_body_cap(0).build().is_err());
+    /// use std::time::Duration;
+    /// use tower_lro::LroLayer;
+    /// assert!(LroLayer::builder().monitor_body_cap(0).build().is_err());
+    /// assert!(LroLayer::builder().inspection_cap(0).build().is_err());
+    /// assert!(LroLayer::builder().max_polls(0).build().is_err());
+    /// assert!(LroLayer::builder().max_duration(Duration::ZERO).build().is_err());
+    /// // Huge values are fine: every wait and count saturates.
+    /// assert!(LroLayer::builder().max_interval(Duration::MAX).max_duration(Duration::MAX).build().is_ok());
     /// ```
     pub fn build(self) -> Result<LroLayer, ConfigError> {
-        if self.config.max_interval.is_zero() {
+        let c = &self.config;
+        if c.max_interval.is_zero() {
             return Err(ConfigError::new("max_interval must be above zero"));
         }
-        if self.config.body_cap == 0 {
+        if c.body_cap == 0 {
             return Err(ConfigError::new("the monitor body cap must be above zero"));
+        }
+        if c.inspect_cap == 0 {
+            return Err(ConfigError::new(
+                "the inspection cap must be above zero (no provisioningState could be read)",
+            ));
+        }
+        if c.max_polls == Some(0) {
+            return Err(ConfigError::new(
+                "max_polls must be at least 1 (use LroOptions::opt_out to never poll)",
+            ));
+        }
+        if c.max_duration.is_some_and(|d| d.is_zero()) {
+            return Err(ConfigError::new("max_duration must be above zero"));
         }
         Ok(LroLayer {
             config: Arc::new(self.config),
@@ -373,8 +396,16 @@ impl<S> Lro<S> {
     /// Goes on polling the operation a [`ResumeToken`] describes, through a clone of the inner
     /// service; the future resolves as the original call would have.
     ///
+    /// A token is data from outside (a file, a queue, another process), so it never decides
+    /// its own trust: `origin` is the origin the caller expects the operation on (any absolute
+    /// URI; its scheme, host and port count). The token's original URI must be on it, and its
+    /// monitor, result and Location URLs on it or on the layer's allow-list; otherwise the
+    /// error is `CrossOriginPollingUrl` and nothing is sent. A malformed token is
+    /// `InvalidResumeToken`. The resumed run has its own `max_polls` and `max_duration`,
+    /// counted from this call.
+    ///
     /// The polls carry no headers of the original request: credentials come from the layers
-    /// below. A token whose URLs break the origin rule is refused before anything is sent.
+    /// below, which see [`LroPoll::credentials_allowed`](crate::LroPoll::credentials_allowed).
     ///
     /// ```
     /// # async fn run(token: tower_lro::ResumeToken) -> Result<(), tower::BoxError> {
@@ -382,7 +413,8 @@ impl<S> Lro<S> {
     /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
     /// # });
     /// let service = tower_lro::Lro::new(client);
-    /// let response = service.resume::<String, String>(&token)?.await?;
+    /// let arm = http::Uri::from_static("https://management.azure.com");
+    /// let response = service.resume::<String, String>(&token, &arm)?.await?;
     /// # let _ = response;
     /// # Ok(())
     /// # }
@@ -390,12 +422,14 @@ impl<S> Lro<S> {
     pub fn resume<ReqBody, ResBody>(
         &self,
         token: &ResumeToken,
+        origin: &http::Uri,
     ) -> Result<ResponseFuture<S, ReqBody, ResBody>, LroError>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
         ReqBody: Default,
     {
-        let operation = Operation::resume(token, &self.config, tokio::time::Instant::now())?;
+        let operation =
+            Operation::resume(token, origin, &self.config, tokio::time::Instant::now())?;
         Ok(ResponseFuture::resumed(self.inner.clone(), operation))
     }
 

@@ -1,31 +1,40 @@
 //! Resume tokens: what it takes to go on polling an operation after a restart or an error.
 
-#[cfg(feature = "serde")]
 use std::fmt;
 
 use crate::info::MonitorKind;
+use crate::wire::url::redact_raw;
 
 /// Where an operation stood: enough to go on polling it with a fresh service through
 /// [`Lro::resume`](crate::Lro::resume).
 ///
 /// Taken from any [`LroError`](crate::LroError) (`resume_token()`) and from every
-/// [`Progress`](crate::Progress) report. With the default `serde` feature it serializes, and
-/// `Display` / `FromStr` give it a JSON text form.
+/// [`Progress`](crate::Progress) report. With the default `serde` feature it serializes (with a
+/// format `version`, so that a token from another release is refused clearly, not misread),
+/// and `Display` / `FromStr` give it a JSON text form.
 ///
-/// Tokens hold URLs only, never headers: credentials come from the service that resumes.
+/// Tokens hold URLs only, never headers: credentials come from the service that resumes. A
+/// token is data from outside: resuming checks its URLs against the origin the caller names.
+/// Its `Display` is the full token (URLs with their query, which may hold signatures): store
+/// it as you would a credential. `Debug` redacts query values but `api-version`.
 ///
 /// ```
 /// # #[cfg(feature = "serde")] {
-/// let text = r#"{"method":"PUT","original_uri":"https://management.azure.com/x?api-version=1",
+/// let text = r#"{"version":1,"method":"PUT","original_uri":"https://management.azure.com/x?api-version=1",
 ///               "monitor":"azure-async-operation","url":"https://management.azure.com/ops/1",
 ///               "location":null,"final_get":false,"polls":3}"#;
 /// let token: tower_lro::ResumeToken = text.parse().unwrap();
 /// assert_eq!(token.url(), "https://management.azure.com/ops/1");
 /// assert_eq!(token.to_string().parse::<tower_lro::ResumeToken>().unwrap(), token);
+/// assert!(text.replace(r#""version":1"#, r#""version":2"#).parse::<tower_lro::ResumeToken>().is_err());
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "Wire", into = "Wire")
+)]
 pub struct ResumeToken {
     pub(crate) method: String,
     pub(crate) original_uri: String,
@@ -34,6 +43,77 @@ pub struct ResumeToken {
     pub(crate) location: Option<String>,
     pub(crate) final_get: bool,
     pub(crate) polls: u32,
+}
+
+/// The token format this build writes and reads.
+#[cfg(feature = "serde")]
+const FORMAT_VERSION: u32 = 1;
+
+/// The serialized form: the token's fields and the format version.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Wire {
+    version: u32,
+    method: String,
+    original_uri: String,
+    monitor: MonitorKind,
+    url: String,
+    location: Option<String>,
+    final_get: bool,
+    polls: u32,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<Wire> for ResumeToken {
+    type Error = String;
+
+    fn try_from(w: Wire) -> Result<Self, String> {
+        if w.version != FORMAT_VERSION {
+            return Err(format!(
+                "resume token format version {} is not supported (this build reads version {FORMAT_VERSION})",
+                w.version
+            ));
+        }
+        Ok(ResumeToken {
+            method: w.method,
+            original_uri: w.original_uri,
+            monitor: w.monitor,
+            url: w.url,
+            location: w.location,
+            final_get: w.final_get,
+            polls: w.polls,
+        })
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<ResumeToken> for Wire {
+    fn from(t: ResumeToken) -> Wire {
+        Wire {
+            version: FORMAT_VERSION,
+            method: t.method,
+            original_uri: t.original_uri,
+            monitor: t.monitor,
+            url: t.url,
+            location: t.location,
+            final_get: t.final_get,
+            polls: t.polls,
+        }
+    }
+}
+
+impl fmt::Debug for ResumeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResumeToken")
+            .field("method", &self.method)
+            .field("original_uri", &redact_raw(&self.original_uri))
+            .field("monitor", &self.monitor)
+            .field("url", &redact_raw(&self.url))
+            .field("location", &self.location.as_deref().map(redact_raw))
+            .field("final_get", &self.final_get)
+            .field("polls", &self.polls)
+            .finish()
+    }
 }
 
 impl ResumeToken {
@@ -64,6 +144,15 @@ impl ResumeToken {
         &self.url
     }
 
+    /// The latest `Location` seen, a candidate for the final result's URL.
+    ///
+    /// ```
+    /// # fn f(t: &tower_lro::ResumeToken) { let _l: Option<&str> = t.location(); }
+    /// ```
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
     /// How the operation is watched.
     ///
     /// ```
@@ -81,6 +170,15 @@ impl ResumeToken {
     pub fn is_final_get(&self) -> bool {
         self.final_get
     }
+
+    /// Polls made by every run so far (reported only: a resumed run has its own `max_polls`).
+    ///
+    /// ```
+    /// # fn f(t: &tower_lro::ResumeToken) { let _n: u32 = t.polls(); }
+    /// ```
+    pub fn polls(&self) -> u32 {
+        self.polls
+    }
 }
 
 #[cfg(feature = "serde")]
@@ -95,7 +193,10 @@ impl fmt::Display for ResumeToken {
 impl std::str::FromStr for ResumeToken {
     type Err = crate::ConfigError;
 
+    /// Parses the JSON text form; a malformed token or one of another format version is an
+    /// error that says which.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_str(s).map_err(|_| crate::ConfigError::new("not a resume token"))
+        serde_json::from_str(s)
+            .map_err(|e| crate::ConfigError::new(format!("not a usable resume token: {e}")))
     }
 }

@@ -4,10 +4,10 @@
 //! signatures); header values are never recorded.
 
 use http::StatusCode;
-#[cfg(feature = "tracing")]
-use http::Uri;
 
 use crate::operation::{Next, Operation};
+#[cfg(feature = "tracing")]
+use crate::wire::url::Redacted;
 
 /// The span of one operation, opened at its first poll so that pass-through costs nothing.
 #[derive(Debug, Default)]
@@ -30,7 +30,7 @@ impl Trace {
                     word = op.status_word(),
                     delay_ms = delay.as_millis() as u64,
                     attempt = op.polls(),
-                    url = %redact(op.target_uri()),
+                    url = %Redacted(op.target_uri()),
                     "lro poll scheduled"
                 );
             }
@@ -49,46 +49,9 @@ impl Trace {
     #[cfg(feature = "tracing")]
     fn span(&mut self, op: &Operation) -> &tracing::Span {
         self.span
-            .get_or_insert_with(|| tracing::debug_span!("lro", url = %redact(op.original_uri())))
+            .get_or_insert_with(|| tracing::debug_span!("lro", url = %Redacted(op.original_uri())))
     }
 
     #[cfg(not(feature = "tracing"))]
     pub(crate) fn step(&mut self, _: &Operation, _: StatusCode, _: &Next) {}
-}
-
-/// The URL with every query value but `api-version` replaced by `REDACTED`.
-#[cfg(feature = "tracing")]
-pub(crate) fn redact(uri: &Uri) -> String {
-    let Some(query) = uri.query() else {
-        return uri.to_string();
-    };
-    let base = uri.to_string();
-    let base = base.split('?').next().unwrap_or_default();
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some(("api-version", _)) => pair.to_owned(),
-            Some((key, _)) => format!("{key}=REDACTED"),
-            None => pair.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}", pairs.join("&"))
-}
-
-#[cfg(all(test, feature = "tracing"))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_query_values_but_api_version() {
-        let uri: Uri = "https://a.blob.core.windows.net/c/b?sig=secret&api-version=2024-01-01&flag"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            redact(&uri),
-            "https://a.blob.core.windows.net/c/b?sig=REDACTED&api-version=2024-01-01&flag"
-        );
-        let plain: Uri = "https://h/p".parse().unwrap();
-        assert_eq!(redact(&plain), "https://h/p");
-    }
 }

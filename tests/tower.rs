@@ -385,9 +385,11 @@ async fn bodies_above_the_inspection_cap_arrive_whole() {
 
 #[tokio::test(start_paused = true)]
 async fn max_duration_ends_with_timed_out_at_the_boundary() {
+    // Polls at 10 s and 20 s; the next would be at 30 s, past the 25 s deadline: the layer
+    // ends at 20 s rather than sleep into a deadline that no request could beat.
     let layer = LroLayer::builder()
         .schedule(PollSchedule::fixed(Duration::from_secs(10)).unwrap())
-        .max_duration(Duration::from_secs(20))
+        .max_duration(Duration::from_secs(25))
         .build()
         .unwrap();
     let (mock, mut handle) = mock::pair::<Request<String>, Response<String>>();

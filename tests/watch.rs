@@ -170,7 +170,7 @@ async fn resume_after_drop_gives_the_same_response() {
     );
     let (mock, mut handle) = mock::pair();
     let service = LroLayer::new().layer(mock);
-    let call = tokio::spawn(service.resume::<String, String>(&token).unwrap());
+    let call = tokio::spawn(service.resume::<String, String>(&token, &arm()).unwrap());
     storage_server(&mut handle, false).await;
     let resumed = call.await.unwrap().unwrap();
     assert_eq!(resumed.status(), whole_status);
@@ -213,7 +213,7 @@ async fn resume_after_timed_out() {
     let call = tokio::spawn(
         LroLayer::new()
             .layer(mock)
-            .resume::<String, String>(&token)
+            .resume::<String, String>(&token, &arm())
             .unwrap(),
     );
     answer(
@@ -234,10 +234,13 @@ async fn resume_after_timed_out() {
 fn tampered_tokens_are_refused_before_sending() {
     let (mock, _handle) = mock::pair::<Request<String>, Response<String>>();
     let service = LroLayer::new().layer(mock);
-    let text = r#"{"method":"PUT","original_uri":"https://management.azure.com/x","monitor":"location",
+    let text = r#"{"version":1,"method":"PUT","original_uri":"https://management.azure.com/x","monitor":"location",
                    "url":"https://evil.example/steal","location":null,"final_get":false,"polls":0}"#;
     let token: ResumeToken = text.parse().unwrap();
-    let err = service.resume::<String, String>(&token).err().unwrap();
+    let err = service
+        .resume::<String, String>(&token, &arm())
+        .err()
+        .unwrap();
     assert_eq!(err.kind(), ErrorKind::CrossOriginPollingUrl);
     let bad_method = text
         .replace("\"PUT\"", "\"GET\"")
@@ -245,11 +248,16 @@ fn tampered_tokens_are_refused_before_sending() {
     let token: ResumeToken = bad_method.parse().unwrap();
     assert_eq!(
         service
-            .resume::<String, String>(&token)
+            .resume::<String, String>(&token, &arm())
             .err()
             .unwrap()
             .kind(),
-        ErrorKind::InvalidPollingUrl
+        ErrorKind::InvalidResumeToken
     );
     assert!("{}".parse::<ResumeToken>().is_err());
+}
+
+/// The origin the tests expect their operations on.
+fn arm() -> http::Uri {
+    http::Uri::from_static(ARM)
 }

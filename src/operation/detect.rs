@@ -4,10 +4,10 @@ use http::header::{HeaderMap, HeaderName};
 use http::Uri;
 use http::{response, StatusCode};
 
-use super::{Next, Operation, Phase, Reply, Verb};
+use super::{Next, Operation, Phase, Reply, Seen, Verb};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
-use crate::wire::status::{State, StatusDoc};
+use crate::wire::status::{is_running_word, State, StatusDoc};
 use crate::wire::url::Target;
 
 const AAO: HeaderName = HeaderName::from_static("azure-asyncoperation");
@@ -21,18 +21,39 @@ fn has_status_monitor(headers: &HeaderMap) -> bool {
     headers.contains_key(AAO) || headers.contains_key(OL)
 }
 
-/// The original body is read only where its content can change the decision.
+/// The original body is read only where a rule needs it (contract §3): a POST or DELETE whose
+/// status and headers alone decide is handed over unbuffered, so streams reach the caller.
 pub(super) fn body_cap(op: &Operation, head: &response::Parts) -> Option<usize> {
+    let status = head.status.as_u16();
     if !may_start(head.status) {
         return None;
     }
-    let any_monitor =
-        has_status_monitor(&head.headers) || head.headers.contains_key(http::header::LOCATION);
-    if any_monitor || op.verb.writes_resource() || op.config.strict {
-        Some(op.config.inspect_cap)
+    let needed = if op.verb.writes_resource() {
+        // provisioningState (rows 3, 6, 7) and row 2's status.
+        true
+    } else if has_status_monitor(&head.headers) {
+        // Row 5 polls whatever the body says.
+        false
+    } else if head.headers.contains_key(http::header::LOCATION) {
+        // Row 6: a 200's state word, a DELETE 201's emptiness; a 202 polls, a POST 201 passes.
+        status == 200 || (status == 201 && op.verb == Verb::Delete)
     } else {
-        None
-    }
+        // Rows 4, 8 and 9 decide on the head.
+        false
+    };
+    needed.then_some(op.config.inspect_cap)
+}
+
+/// A 201 body that is no representation of the created thing: empty, or `{}`.
+fn no_representation(body: Seen<'_>) -> bool {
+    let Some(bytes) = body.whole() else {
+        return false;
+    };
+    let t = bytes.trim_ascii();
+    t.is_empty()
+        || t.strip_prefix(b"{")
+            .and_then(|t| t.strip_suffix(b"}"))
+            .is_some_and(|inside| inside.trim_ascii().is_empty())
 }
 
 /// The first usable status monitor, Azure-AsyncOperation before Operation-Location; a
@@ -71,17 +92,12 @@ enum Detected {
 
 impl Operation {
     pub(super) fn on_initial(&mut self, reply: Reply<'_>) -> Next {
-        let Reply {
-            head,
-            body,
-            now,
-            wall,
-        } = reply;
+        let Reply { head, body, .. } = reply;
         let doc = body
             .whole()
             .and_then(|b| StatusDoc::parse(b).ok())
             .unwrap_or_default();
-        let (detected, monitor) = self.detect(head, &doc);
+        let (detected, monitor) = self.detect(head, body, &doc);
         if !matches!(detected, Detected::PassThrough) {
             self.note_location(&head.headers);
             let word = doc.status.as_deref().or(doc.provisioning_state.as_deref());
@@ -95,11 +111,11 @@ impl Operation {
         match detected {
             Detected::PassThrough => Next::PassThrough,
             Detected::Done => Next::Return { status: None },
-            Detected::Resolved => self.succeeded(Some(&doc), head, now),
+            Detected::Resolved => self.succeeded(Some(&doc), reply),
             Detected::Ended(state) => self.ended(state, reply),
             Detected::Poll => {
                 self.phase = Phase::Polling;
-                self.poll(&head.headers, now, wall)
+                self.poll(reply)
             }
             Detected::Invalid(kind, why) => {
                 Next::Fail(self.response_error(kind, reply).with_detail(why))
@@ -112,28 +128,28 @@ impl Operation {
     fn detect(
         &self,
         head: &response::Parts,
+        body: Seen<'_>,
         doc: &StatusDoc<'_>,
     ) -> (Detected, Option<(MonitorKind, Target)>) {
         let status = head.status.as_u16();
         if !may_start(head.status) {
             return (Detected::PassThrough, None);
         }
-        let st = doc.status.as_deref().map(State::of);
+        let st = doc.status.as_deref();
         let ps = doc.provisioning_state.as_deref().map(State::of);
         let monitor = status_monitor(&self.orig.uri, &head.headers);
         let has_monitor = monitor.is_some();
-        let usable = monitor.flatten();
         let has_location = head.headers.contains_key(http::header::LOCATION);
-        let running = |s: Option<State>| s == Some(State::Running);
+        let ps_running = ps == Some(State::Running);
 
         // Row 2.
-        if let (true, Some(state)) = (has_monitor, st.filter(|s| s.is_terminal())) {
+        if let (true, Some(state)) = (has_monitor, st.map(State::of).filter(|s| s.is_terminal())) {
             let done = if state == State::Succeeded {
                 Detected::Resolved
             } else {
                 Detected::Ended(state)
             };
-            return (done, usable);
+            return (done, monitor.flatten());
         }
         // Row 3.
         if let (true, Some(state)) = (
@@ -148,11 +164,11 @@ impl Operation {
             return (done, None);
         }
         // Row 4.
-        if status == 200 && ps.is_none() && st.is_none() {
+        if status == 200 && !has_monitor && ps.is_none() && st.is_none() {
             return (Detected::PassThrough, None);
         }
         // Row 5.
-        if has_monitor && (status != 200 || running(ps) || running(st)) {
+        if let Some(usable) = monitor {
             return match usable {
                 Some(monitor) => (Detected::Poll, Some(monitor)),
                 None => (
@@ -165,9 +181,9 @@ impl Operation {
             };
         }
         // Row 6.
+        let created_empty = status == 201 && self.verb != Verb::Post && no_representation(body);
         if has_location
-            && !has_monitor
-            && (status == 202 || running(ps) || (status == 201 && ps.is_none()))
+            && (status == 202 || ps_running || st.is_some_and(is_running_word) || created_empty)
         {
             let location = Target::first_in(&self.orig.uri, &head.headers, http::header::LOCATION);
             return match location {
@@ -178,19 +194,18 @@ impl Operation {
                 ),
             };
         }
-        if !has_monitor && !has_location {
+        if !has_location {
             // Row 7.
-            if self.verb.writes_resource() && (status == 202 || running(ps)) {
+            if self.verb.writes_resource() && ps_running {
                 let orig = self.orig.clone();
                 return (Detected::Poll, Some((MonitorKind::ProvisioningState, orig)));
             }
             // Row 8.
-            if matches!(self.verb, Verb::Post | Verb::Delete) && status == 202 && self.config.strict
-            {
+            if status == 202 && self.config.strict {
                 return (
                     Detected::Invalid(
                         ErrorKind::MissingPollingUrl,
-                        "strict mode wants a monitor header on 202",
+                        "strict mode wants a monitor header on a 202 that is not running",
                     ),
                     None,
                 );

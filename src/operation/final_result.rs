@@ -1,13 +1,12 @@
 //! Contract §4: where the result is once a status monitor reports success.
 
-use http::{response, StatusCode};
-use tokio::time::Instant;
+use http::StatusCode;
 
-use super::{Next, Operation, Phase, Verb};
+use super::{Next, Operation, Phase, Reply, Verb};
 use crate::error::ErrorKind;
 use crate::options::FinalStateVia;
 use crate::wire::status::StatusDoc;
-use crate::wire::url::Target;
+use crate::wire::url::{redact_raw, Target};
 
 /// Where the result is.
 enum Pick {
@@ -19,17 +18,13 @@ enum Pick {
 }
 
 impl Operation {
-    /// The status monitor said Succeeded: fetch the result, or return `head` as it.
-    pub(super) fn succeeded(
-        &mut self,
-        doc: Option<&StatusDoc<'_>>,
-        head: &response::Parts,
-        now: Instant,
-    ) -> Next {
+    /// The status monitor said Succeeded: fetch the result, or return the monitor response.
+    pub(super) fn succeeded(&mut self, doc: Option<&StatusDoc<'_>>, reply: Reply<'_>) -> Next {
         match self.pick(doc) {
             Pick::ThisResponse => {
                 // The caller asked for synchronous semantics: no 201/202 as the result.
-                let status = matches!(head.status.as_u16(), 201 | 202).then_some(StatusCode::OK);
+                let status =
+                    matches!(reply.head.status.as_u16(), 201 | 202).then_some(StatusCode::OK);
                 Next::Return { status }
             }
             Pick::Get(target) => {
@@ -37,7 +32,7 @@ impl Operation {
                 self.final_url = Some(target.uri.clone());
                 self.phase = Phase::Final;
                 self.transient_in_row = 0;
-                match self.aim(target, now) {
+                match self.aim(target, Some(reply), reply.now) {
                     Ok(()) => Next::Get {
                         delay: std::time::Duration::ZERO,
                     },
@@ -45,8 +40,8 @@ impl Operation {
                 }
             }
             Pick::Unusable(raw) => Next::Fail(
-                self.error(ErrorKind::InvalidPollingUrl, now)
-                    .with_detail(format!("the result URL {raw:?} is unusable")),
+                self.response_error(ErrorKind::InvalidPollingUrl, reply)
+                    .with_detail(format!("the result URL {:?} is unusable", redact_raw(&raw))),
             ),
         }
     }
@@ -78,8 +73,9 @@ impl Operation {
             return Pick::ThisResponse;
         }
         // 3. resourceLocation.
+        // A relative one resolves against the monitor that named it.
         if let Some(raw) = doc.and_then(|d| d.resource_location.as_deref()) {
-            return match Target::resolve(&self.orig.uri, raw) {
+            return match Target::resolve(&self.monitor_uri, raw) {
                 Some(target) => Pick::Get(target),
                 None => Pick::Unusable(raw.to_owned()),
             };

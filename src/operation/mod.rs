@@ -23,7 +23,7 @@ use crate::progress::{OnProgress, Progress};
 use crate::resume::ResumeToken;
 use crate::wire::retry_after::{self, PollSchedule};
 use crate::wire::status::{State, StatusDoc};
-use crate::wire::url::{self, Admission, Target};
+use crate::wire::url::{self, Admission, Origin, Redacted, Target};
 
 /// The wall clock, read only for an HTTP-date `Retry-After`.
 pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;
@@ -142,13 +142,18 @@ pub(crate) struct Operation {
     max_duration: Option<Duration>,
     final_state_via: Option<FinalStateVia>,
     started: Instant,
+    /// `started + max_duration`: nothing runs past it once the first response arrived.
+    deadline: Option<Instant>,
     phase: Phase,
     monitor: MonitorKind,
     /// The monitor's URL; `target` is where the next request goes (the monitor or the result).
     monitor_uri: http::Uri,
     target: Target,
     location: SeenLocation,
+    /// Polls of this run: `max_polls` is a budget per run (a resumed operation gets its own).
     polls: u32,
+    /// Polls of earlier runs, from a resume token (clamped), reported onward in tokens.
+    earlier_polls: u32,
     transient_in_row: u32,
     transient_total: u32,
     unhinted_waits: u32,
@@ -159,6 +164,9 @@ pub(crate) struct Operation {
     gone_on_404: bool,
     hooks: [Option<OnProgress>; 2],
 }
+
+/// The most earlier polls a resume token may claim; more is clamped (it is only reported).
+const MAX_EARLIER_POLLS: u32 = 1 << 24;
 
 /// Statuses worth the same request again after a wait.
 fn is_transient(status: StatusCode) -> bool {
@@ -187,36 +195,60 @@ impl Operation {
     }
 
     /// An operation picked up from a [`ResumeToken`]; the first request goes to its URL.
+    ///
+    /// The token is data from outside: its original URI must be on `origin` (the origin the
+    /// caller expects), and its URLs on that origin or the layer's allow-list, or nothing is
+    /// sent. Its poll count is clamped and only reported; this run gets its own budget.
     pub(crate) fn resume(
         token: &ResumeToken,
+        origin: &http::Uri,
         config: &Arc<Config>,
         now: Instant,
     ) -> Result<Operation, LroError> {
         let bad = |what: &str| {
-            LroError::new(ErrorKind::InvalidPollingUrl).with_detail(format!("resume token: {what}"))
+            LroError::new(ErrorKind::InvalidResumeToken)
+                .with_detail(format!("resume token: {what}"))
         };
+        let expected =
+            Origin::of(origin).ok_or_else(|| bad("the expected origin is not absolute http(s)"))?;
         let method =
             Method::from_bytes(token.method.as_bytes()).map_err(|_| bad("unknown method"))?;
         let verb = Verb::of(&method).ok_or_else(|| bad("not a PUT, PATCH, POST or DELETE"))?;
-        let orig_uri = token
+        let orig = token
             .original_uri
             .parse()
-            .map_err(|_| bad("unusable original URI"))?;
-        let orig = Target::from_request(&orig_uri).ok_or_else(|| bad("unusable original URI"))?;
+            .ok()
+            .and_then(|uri| Target::from_request(&uri))
+            .ok_or_else(|| bad("unusable original URI"))?;
         let target = Target::resolve(&orig.uri, &token.url).ok_or_else(|| bad("unusable URL"))?;
+        let location = match &token.location {
+            Some(raw) => {
+                Some(Target::resolve(&orig.uri, raw).ok_or_else(|| bad("unusable Location"))?)
+            }
+            None => None,
+        };
+        let off_origin =
+            |uri: &http::Uri| url::admit(origin, &config.allowed, uri) == Admission::Refused;
+        if !expected.matches(&orig.uri)
+            || off_origin(&target.uri)
+            || location.as_ref().is_some_and(|l| off_origin(&l.uri))
+        {
+            return Err(
+                LroError::new(ErrorKind::CrossOriginPollingUrl).with_detail(format!(
+                    "resume token: a URL is not on {expected} or an allowed origin"
+                )),
+            );
+        }
         let mut op = Operation::new(verb, orig, config, None, now);
-        op.location = token
-            .location
-            .as_ref()
-            .map(|raw| Target::resolve(&op.orig.uri, raw).ok_or_else(|| raw.clone()));
+        op.location = location.map(Ok);
         op.monitor = token.monitor;
-        op.polls = token.polls;
+        op.earlier_polls = token.polls.min(MAX_EARLIER_POLLS);
         op.phase = if token.final_get {
             Phase::Final
         } else {
             Phase::Polling
         };
-        op.aim(target, now)?;
+        op.aim(target, None, now)?;
         Ok(op)
     }
 
@@ -246,10 +278,15 @@ impl Operation {
             hooks: [config.on_progress.clone(), options.on_progress.clone()],
             config: config.clone(),
             started: now,
+            deadline: options
+                .max_duration
+                .or(config.max_duration)
+                .and_then(|max| now.checked_add(max)),
             phase: Phase::Initial,
             monitor: MonitorKind::ProvisioningState,
             location: None,
             polls: 0,
+            earlier_polls: 0,
             transient_in_row: 0,
             transient_total: 0,
             unhinted_waits: 0,
@@ -335,8 +372,45 @@ impl Operation {
                 .and_then(|l| l.as_ref().ok())
                 .map(|t| t.uri.to_string()),
             final_get: self.phase == Phase::Final,
-            polls: self.polls,
+            polls: self.earlier_polls.saturating_add(self.polls),
         }
+    }
+
+    /// When the operation must have ended, if `max_duration` is set.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// True while the original response is being read: it is the caller's response until a
+    /// rule makes it an operation, so a body error there is handed over, not turned into an
+    /// error (contract §5).
+    pub(crate) fn is_initial(&self) -> bool {
+        self.phase == Phase::Initial
+    }
+
+    /// The deadline passed: `TimedOut` with the last response received, if any.
+    pub(crate) fn deadline_passed(
+        &self,
+        last: Option<(&response::Parts, &[u8])>,
+        now: Instant,
+    ) -> LroError {
+        let detail = format!(
+            "max_duration {:?} reached",
+            self.max_duration.unwrap_or_default()
+        );
+        let error = match last {
+            Some((head, body)) => self.response_error(
+                ErrorKind::TimedOut,
+                Reply {
+                    head,
+                    body: Seen::Partial(body),
+                    now,
+                    wall: &SystemTime::now,
+                },
+            ),
+            None => self.error(ErrorKind::TimedOut, now),
+        };
+        error.with_detail(detail)
     }
 
     /// Tells the progress hooks, if any, that the next request comes after `next_wait`.
@@ -391,12 +465,13 @@ impl Operation {
     }
 
     /// Remembers the latest `Location`, or its unusable value (an error only if it is needed).
+    /// A relative value resolves against the URL that answered it (`self.target`).
     fn note_location(&mut self, headers: &HeaderMap) {
         let Some(value) = headers.get(http::header::LOCATION) else {
             return;
         };
         self.location = Some(
-            Target::first_in(&self.orig.uri, headers, http::header::LOCATION)
+            Target::first_in(&self.target.uri, headers, http::header::LOCATION)
                 .map(|t| self.for_request(t))
                 .ok_or_else(|| String::from_utf8_lossy(value.as_bytes()).into_owned()),
         );
@@ -412,13 +487,19 @@ impl Operation {
     }
 
     /// Makes `target` the URL of the next request, if the origin rule admits it.
-    fn aim(&mut self, target: Target, now: Instant) -> Result<(), LroError> {
+    fn aim(
+        &mut self,
+        target: Target,
+        reply: Option<Reply<'_>>,
+        now: Instant,
+    ) -> Result<(), LroError> {
         self.set_target(target);
-        self.check_origin(now)
+        self.check_origin(reply, now)
     }
 
-    /// The origin rule for the URL of the next request.
-    fn check_origin(&mut self, now: Instant) -> Result<(), LroError> {
+    /// The origin rule for the URL of the next request; a refusal keeps the response that
+    /// named the URL.
+    fn check_origin(&mut self, reply: Option<Reply<'_>>, now: Instant) -> Result<(), LroError> {
         let admission = url::admit(&self.orig.uri, &self.config.allowed, &self.target.uri);
         match admission {
             Admission::SameOrigin => self.same_origin = true,
@@ -433,11 +514,15 @@ impl Operation {
             Admission::Refused => {
                 let detail = format!(
                     "{} is not on the origin of {}",
-                    self.target.uri, self.orig.uri
+                    Redacted(&self.target.uri),
+                    Redacted(&self.orig.uri)
                 );
-                return Err(self
-                    .error(ErrorKind::CrossOriginPollingUrl, now)
-                    .with_detail(detail));
+                let kind = ErrorKind::CrossOriginPollingUrl;
+                let error = match reply {
+                    Some(reply) => self.response_error(kind, reply),
+                    None => self.error(kind, now),
+                };
+                return Err(error.with_detail(detail));
             }
         }
         Ok(())
@@ -451,53 +536,63 @@ impl Operation {
         self.target = target;
     }
 
-    /// The next request to the current target, after the hint in `headers` or the schedule.
-    fn poll(&mut self, headers: &HeaderMap, now: Instant, wall: Wall<'_>) -> Next {
-        let delay = match retry_after::hint(headers, wall) {
+    /// The next request to the current target, after the hint on `reply` or the schedule.
+    fn poll(&mut self, reply: Reply<'_>) -> Next {
+        let Reply {
+            head, now, wall, ..
+        } = reply;
+        let delay = match retry_after::hint(&head.headers, wall) {
             Some(hint) => hint.min(self.config.max_interval),
             None => {
+                let delay = self.schedule.wait(self.unhinted_waits);
                 self.unhinted_waits = self.unhinted_waits.saturating_add(1);
-                self.schedule.wait(self.unhinted_waits - 1)
+                delay
             }
         };
-        if let Err(e) = self.check_origin(now) {
+        if let Err(e) = self.check_origin(Some(reply), now) {
             return Next::Fail(e);
         }
         // The final GET's transient retries are not polls of the monitor.
         let counts = self.phase != Phase::Final;
         if counts && self.max_polls.is_some_and(|max| self.polls >= max) {
             let detail = format!("{} polls made", self.polls);
-            return Next::Fail(self.error(ErrorKind::TimedOut, now).with_detail(detail));
+            return Next::Fail(
+                self.response_error(ErrorKind::TimedOut, reply)
+                    .with_detail(detail),
+            );
         }
-        let elapsed = now.saturating_duration_since(self.started);
-        if let Some(max) = self.max_duration {
-            if elapsed.saturating_add(delay) > max {
+        if let Some(deadline) = self.deadline {
+            // Fail now rather than sleep into the deadline: no request could follow the wait.
+            if now.checked_add(delay).is_none_or(|at| at >= deadline) {
                 let detail = format!(
-                    "the next poll would be {:?} after the start, past {max:?}",
-                    elapsed + delay
+                    "the next poll, in {delay:?}, would be past max_duration {:?}",
+                    self.max_duration.unwrap_or_default()
                 );
-                return Next::Fail(self.error(ErrorKind::TimedOut, now).with_detail(detail));
+                return Next::Fail(
+                    self.response_error(ErrorKind::TimedOut, reply)
+                        .with_detail(detail),
+                );
             }
         }
         if counts {
-            self.polls += 1;
+            self.polls = self.polls.saturating_add(1);
         }
-        self.total_wait += delay;
+        self.total_wait = self.total_wait.saturating_add(delay);
         Next::Get { delay }
     }
 
     /// A transient answer: the same URL again, up to the retry limit.
     fn retry(&mut self, reply: Reply<'_>, kind: ErrorKind) -> Next {
-        let Reply {
-            head, now, wall, ..
-        } = reply;
         if self.transient_in_row >= self.config.max_transient_retries {
-            let detail = format!("{} transient answers in a row", self.transient_in_row + 1);
+            let detail = format!(
+                "{} transient answers in a row",
+                self.transient_in_row.saturating_add(1)
+            );
             return Next::Fail(self.response_error(kind, reply).with_detail(detail));
         }
-        self.transient_in_row += 1;
-        self.transient_total += 1;
-        self.poll(&head.headers, now, wall)
+        self.transient_in_row = self.transient_in_row.saturating_add(1);
+        self.transient_total = self.transient_total.saturating_add(1);
+        self.poll(reply)
     }
 
     /// An error of the inner service (or of a body it produced). The original request's own

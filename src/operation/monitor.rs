@@ -35,12 +35,7 @@ impl Operation {
 
     /// §3a: Azure-AsyncOperation / Operation-Location.
     fn on_status_monitor(&mut self, reply: Reply<'_>) -> Next {
-        let Reply {
-            head,
-            body,
-            now,
-            wall,
-        } = reply;
+        let Reply { head, body, .. } = reply;
         let status = head.status;
         if !status.is_success() {
             return Next::Fail(self.response_error(ErrorKind::PollFailed, reply));
@@ -76,13 +71,15 @@ impl Operation {
                 return Next::Fail(self.response_error(kind, reply));
             }
         };
-        // A refreshed monitor URL replaces the old one; an unusable one is ignored.
-        if let Some(Some((kind, target))) = detect::status_monitor(&self.orig.uri, &head.headers) {
+        // A refreshed monitor URL replaces the old one (relative to the URL that answered);
+        // an unusable one is ignored.
+        self.note_location(&head.headers);
+        if let Some(Some((kind, target))) = detect::status_monitor(&self.target.uri, &head.headers)
+        {
             self.monitor = kind;
             let target = self.for_request(target);
             self.set_target(target);
         }
-        self.note_location(&head.headers);
         let Some(word) = doc.status.as_deref() else {
             return Next::Fail(
                 self.response_error(ErrorKind::MissingStatus, reply)
@@ -91,20 +88,15 @@ impl Operation {
         };
         self.note(Some(word), &doc);
         match State::of(word) {
-            State::Running => self.poll(&head.headers, now, wall),
-            State::Succeeded => self.succeeded(Some(&doc), head, now),
+            State::Running => self.poll(reply),
+            State::Succeeded => self.succeeded(Some(&doc), reply),
             state => self.ended(state, reply),
         }
     }
 
     /// §3b: the Location URL answers 202 until it answers with the result.
     fn on_location(&mut self, reply: Reply<'_>) -> Next {
-        let Reply {
-            head,
-            body,
-            now,
-            wall,
-        } = reply;
+        let Reply { head, body, .. } = reply;
         let status = head.status;
         if status.as_u16() == 202 {
             self.refresh_location(head);
@@ -112,7 +104,7 @@ impl Operation {
                 let word = doc.status.as_deref().or(doc.provisioning_state.as_deref());
                 self.note(word, &doc);
             }
-            return self.poll(&head.headers, now, wall);
+            return self.poll(reply);
         }
         if status.is_success() {
             let doc = body
@@ -138,7 +130,7 @@ impl Operation {
                 State::Succeeded => Next::Return { status: None },
                 State::Running => {
                     self.refresh_location(head);
-                    self.poll(&head.headers, now, wall)
+                    self.poll(reply)
                 }
                 state => self.ended(state, reply),
             };
@@ -154,9 +146,10 @@ impl Operation {
         Next::Fail(self.response_error(ErrorKind::OperationFailed, reply))
     }
 
+    /// A Location poll follows only `Location`, relative to the URL that answered.
     fn refresh_location(&mut self, head: &response::Parts) {
         if let Some(target) =
-            Target::first_in(&self.orig.uri, &head.headers, http::header::LOCATION)
+            Target::first_in(&self.target.uri, &head.headers, http::header::LOCATION)
         {
             let target = self.for_request(target);
             self.set_target(target);
@@ -165,15 +158,10 @@ impl Operation {
 
     /// §3c: the original URL's provisioningState.
     fn on_resource(&mut self, reply: Reply<'_>) -> Next {
-        let Reply {
-            head,
-            body,
-            now,
-            wall,
-        } = reply;
+        let Reply { head, body, .. } = reply;
         let status = head.status.as_u16();
         match status {
-            202 => self.poll(&head.headers, now, wall),
+            202 => self.poll(reply),
             200 | 201 => {
                 let doc = body
                     .whole()
@@ -185,7 +173,7 @@ impl Operation {
                 self.note(Some(ps), &doc);
                 match State::of(ps) {
                     State::Succeeded => Next::Return { status: None },
-                    State::Running => self.poll(&head.headers, now, wall),
+                    State::Running => self.poll(reply),
                     state => self.ended(state, reply),
                 }
             }

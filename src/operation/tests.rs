@@ -177,37 +177,54 @@ fn row1_other_statuses_pass_through_unread() {
 
 #[test]
 fn row2_terminal_status_on_the_initial_response_resolves_without_polling() {
-    // POST: Succeeded, no Location → this response is the result, 202 becomes 200.
-    let mut h = start("POST");
-    let next = h.feed(
-        202,
-        &[("azure-asyncoperation", AAO)],
-        r#"{"status":"Succeeded"}"#,
-    );
-    expect_return(next, Some(StatusCode::OK));
-    // PUT: Succeeded → final GET of orig.
-    let mut h = start("PUT");
-    let next = h.feed(
-        201,
-        &[("operation-location", AAO)],
-        r#"{"status":"succeeded"}"#,
-    );
-    h.expect_get(next, ORIG, Duration::ZERO);
+    // PUT: Succeeded → final GET of orig; 202 or 201 alike.
+    for status in [201, 202] {
+        let mut h = start("PUT");
+        let next = h.feed(
+            status,
+            &[("operation-location", AAO)],
+            r#"{"status":"succeeded"}"#,
+        );
+        h.expect_get(next, ORIG, Duration::ZERO);
+    }
     // Failed / Canceled are errors with the service's code.
-    let mut h = start("POST");
+    let mut h = start("PATCH");
     let body = r#"{"status":"Failed","error":{"code":"Boom","message":"went wrong"}}"#;
     let e = expect_fail(
         h.feed(202, &[("azure-asyncoperation", AAO)], body),
         ErrorKind::OperationFailed,
     );
     assert_eq!((e.code(), e.message()), (Some("Boom"), Some("went wrong")));
-    let mut h = start("DELETE");
+    let mut h = start("PUT");
     let next = h.feed(
         200,
         &[("azure-asyncoperation", AAO)],
         r#"{"status":"Cancelled"}"#,
     );
     expect_fail(next, ErrorKind::OperationCanceled);
+}
+
+#[test]
+fn post_and_delete_with_a_status_monitor_are_decided_on_the_head() {
+    // §3: their body is never read, so a stream reaches the caller at once; the monitor decides.
+    for method in ["POST", "DELETE"] {
+        for status in [200, 201, 202] {
+            let mut h = start(method);
+            let (head, ()) = Response::builder()
+                .status(status)
+                .header("azure-asyncoperation", AAO)
+                .body(())
+                .unwrap()
+                .into_parts();
+            assert_eq!(h.op.body_cap(&head), None, "{method} {status}");
+            let next = h.feed(
+                status,
+                &[("azure-asyncoperation", AAO)],
+                r#"{"status":"Succeeded"}"#,
+            );
+            h.expect_get(next, AAO, S1);
+        }
+    }
 }
 
 #[test]
@@ -233,13 +250,25 @@ fn row3_put_patch_with_terminal_ps_are_done_even_with_headers() {
 fn row4_plain_200_is_synchronous_success() {
     for method in ["PUT", "PATCH", "POST", "DELETE"] {
         let mut h = start(method);
-        let next = h.feed(200, &[("azure-asyncoperation", AAO)], r#"{"name":"x"}"#);
-        expect_pass(next);
+        expect_pass(h.feed(200, &[], r#"{"name":"x"}"#));
     }
     let mut h = start("PUT");
     expect_pass(h.feed(200, &[], ""));
     let mut h = start("PUT");
     expect_pass(h.feed(200, &[], "<html>not json</html>"));
+}
+
+#[test]
+fn row5_a_200_naming_a_status_monitor_is_polled() {
+    // As every Azure SDK does (operationalinsights-delete200-aao-1), unless rows 2-3 resolve it.
+    for method in ["PUT", "PATCH", "POST", "DELETE"] {
+        let mut h = start(method);
+        let next = h.feed(200, &[("azure-asyncoperation", AAO)], r#"{"name":"x"}"#);
+        h.expect_get(next, AAO, S1);
+    }
+    let mut h = start("PUT");
+    let next = h.feed(200, &[("operation-location", AAO)], "");
+    h.expect_get(next, AAO, S1);
 }
 
 #[test]
@@ -336,7 +365,43 @@ fn row7_put_patch_without_headers_poll_orig() {
     h.expect_get(next, ORIG, S1);
     assert_eq!(h.op.monitor, MonitorKind::ProvisioningState);
     let mut h = start("PATCH");
-    h.poll_ok(202, &[], "", ORIG, S1);
+    h.poll_ok(202, &[], r#"{"provisioningState":"Updating"}"#, ORIG, S1);
+    let mut h = start("PUT");
+    h.poll_ok(200, &[], r#"{"provisioningState":"Accepted"}"#, ORIG, S1);
+}
+
+#[test]
+fn row8_a_202_without_monitor_or_running_state_is_final_whatever_the_method() {
+    // Azure Storage / ADLS data-plane writes answer 202 when they are done.
+    for method in ["PUT", "PATCH", "POST", "DELETE"] {
+        for body in ["", "{}", r#"{"provisioningState":"Succeeded"}"#, "not json"] {
+            let mut h = start(method);
+            expect_pass(h.feed(202, &[], body));
+        }
+    }
+    // POST / DELETE: decided on the head, never buffered, strict or not.
+    let strict = Config {
+        strict: true,
+        ..Config::default()
+    };
+    let mut h = start_with("POST", strict.clone(), None);
+    let (head, ()) = Response::builder()
+        .status(202)
+        .body(())
+        .unwrap()
+        .into_parts();
+    assert_eq!(h.op.body_cap(&head), None);
+    expect_fail(
+        h.feed(202, &[], "data: event\n\n"),
+        ErrorKind::MissingPollingUrl,
+    );
+    let mut h = start_with("PUT", strict, None);
+    let e = expect_fail(
+        h.feed(202, &[("x-ms-request-id", "r1")], "{}"),
+        ErrorKind::MissingPollingUrl,
+    );
+    assert_eq!(e.status(), Some(StatusCode::ACCEPTED));
+    assert_eq!(e.headers()["x-ms-request-id"], "r1");
 }
 
 #[test]
@@ -740,20 +805,21 @@ fn resource_polling() {
         None,
     );
 
+    let running = r#"{"provisioningState":"Accepted"}"#;
     let mut h = start("PUT");
-    h.feed(202, &[], "");
+    h.feed(202, &[], running);
     expect_return(h.feed(200, &[], ""), None);
     let mut h = start("PUT");
-    h.feed(202, &[], "");
+    h.feed(202, &[], running);
     expect_return(h.feed(204, &[], ""), None);
     let mut h = start("PUT");
-    h.feed(202, &[], "");
+    h.feed(202, &[], running);
     expect_fail(
         h.feed(200, &[], r#"{"provisioningState":"canceled"}"#),
         ErrorKind::OperationCanceled,
     );
     let mut h = start("PUT");
-    h.feed(202, &[], "");
+    h.feed(202, &[], running);
     expect_fail(h.feed(404, &[], ""), ErrorKind::PollFailed);
 }
 
@@ -904,24 +970,70 @@ fn max_polls_is_exact() {
 }
 
 #[test]
-fn max_duration_refuses_a_wait_past_it() {
+fn max_duration_refuses_a_wait_that_reaches_it() {
     let options = LroOptions::new().max_duration(Duration::from_secs(10));
-    let mut h = start_with("POST", Config::default(), Some(options));
+    let mut h = start_with("POST", Config::default(), Some(options.clone()));
     let next = h.feed(
         202,
-        &[("azure-asyncoperation", AAO), ("retry-after", "10")],
+        &[("azure-asyncoperation", AAO), ("retry-after", "9")],
         "",
     );
     assert!(
         matches!(next, Next::Get { .. }),
-        "a wait ending exactly at the limit is allowed"
+        "a wait ending before the deadline"
     );
-    h.advance(Duration::from_secs(10));
+    h.advance(Duration::from_secs(9));
+    // A request sent at the deadline would run past it: refused now, with the last response.
     let e = expect_fail(
-        h.feed(200, &[("retry-after-ms", "1")], r#"{"status":"Running"}"#),
+        h.feed(200, &[("retry-after", "1")], r#"{"status":"Running"}"#),
         ErrorKind::TimedOut,
     );
-    assert_eq!(e.elapsed(), Duration::from_secs(10));
+    assert_eq!(e.elapsed(), Duration::from_secs(9));
+    assert_eq!(e.status(), Some(StatusCode::OK));
+    assert_eq!(e.body(), br#"{"status":"Running"}"#);
+    assert!(e.resume_token().is_some());
+
+    // A hint as long as a Duration can be saturates; no overflow.
+    let mut h = start_with("POST", Config::default(), Some(options));
+    let e = expect_fail(
+        h.feed(
+            202,
+            &[
+                ("azure-asyncoperation", AAO),
+                ("retry-after", "18446744073709551615"),
+            ],
+            "",
+        ),
+        ErrorKind::TimedOut,
+    );
+    assert_eq!(e.polls(), 0);
+}
+
+#[test]
+fn no_hint_or_limit_overflows() {
+    // max_interval(Duration::MAX) with a 64-bit hint: the waits saturate, nothing panics.
+    let config = Config {
+        max_interval: Duration::MAX,
+        ..Config::default()
+    };
+    let mut h = start_with("POST", config, None);
+    let huge = u64::MAX.to_string();
+    let next = h.feed(
+        202,
+        &[("azure-asyncoperation", AAO), ("retry-after", &huge)],
+        "",
+    );
+    h.expect_get(next, AAO, Duration::from_secs(u64::MAX));
+    let next = h.feed(200, &[("retry-after", &huge)], r#"{"status":"Running"}"#);
+    h.expect_get(next, AAO, Duration::from_secs(u64::MAX));
+    assert_eq!(h.op.info().total_wait(), Duration::MAX);
+    // Twenty digits is no hint at all: the schedule decides.
+    let next = h.feed(
+        200,
+        &[("retry-after", "99999999999999999999")],
+        r#"{"status":"Running"}"#,
+    );
+    h.expect_get(next, AAO, S1);
 }
 
 #[test]

@@ -42,13 +42,14 @@ pub(crate) fn hint(headers: &HeaderMap, now: impl Fn() -> SystemTime) -> Option<
     None
 }
 
-/// A non-negative decimal integer; one too large for `u64` saturates (the cap applies later).
+/// A non-negative decimal integer; one too large for 64 bits is unparseable, so no hint
+/// (contract §2).
 fn parse_integer(text: &str) -> Option<u64> {
     let digits = text.trim();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(digits.parse().unwrap_or(u64::MAX))
+    digits.parse().ok()
 }
 
 /// The waits used when the server gives no hint: `initial`, multiplied by `factor` after each
@@ -191,7 +192,15 @@ mod tests {
         // A useless first hint falls through to the next header.
         let h = headers(&[("retry-after-ms", "0"), ("retry-after", "3")]);
         assert_eq!(hint(&h, || now), Some(Duration::from_secs(3)));
+        // Too large for 64 bits: no hint, so the next header (or the schedule) decides.
         let h = headers(&[("retry-after", "99999999999999999999999")]);
+        assert_eq!(hint(&h, || now), None);
+        let h = headers(&[
+            ("retry-after-ms", "18446744073709551616"),
+            ("retry-after", "4"),
+        ]);
+        assert_eq!(hint(&h, || now), Some(Duration::from_secs(4)));
+        let h = headers(&[("retry-after", "18446744073709551615")]);
         assert_eq!(hint(&h, || now), Some(Duration::from_secs(u64::MAX)));
     }
 

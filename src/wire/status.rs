@@ -71,8 +71,16 @@ impl<'a> StatusDoc<'a> {
     /// Parses a body. `Err` means it is not a JSON object (or not JSON at all).
     pub(crate) fn parse(body: &'a [u8]) -> Result<StatusDoc<'a>, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_slice(body);
-        let doc = de.deserialize_any(DocVisitor)?;
+        let mut doc = de.deserialize_any(DocVisitor)?;
         de.end()?;
+        // An empty word says nothing: it counts as absent (contract §1).
+        let blank = |w: &Cow<'_, str>| w.trim().is_empty();
+        if doc.status.as_ref().is_some_and(blank) {
+            doc.status = None;
+        }
+        if doc.provisioning_state.as_ref().is_some_and(blank) {
+            doc.provisioning_state = None;
+        }
         Ok(doc)
     }
 
@@ -495,8 +503,20 @@ mod tests {
         fn status_survives_any_surrounding_json(word in "[A-Za-z ]{1,12}", pad in "[a-z]{0,8}") {
             let body = format!(r#"{{"{pad}x":[1,{{"a":null}}],"status":"{word}","properties":{{"provisioningState":"{word}"}}}}"#);
             let doc = StatusDoc::parse(body.as_bytes()).unwrap();
-            proptest::prop_assert_eq!(doc.status.as_deref(), Some(word.as_str()));
-            proptest::prop_assert_eq!(doc.provisioning_state.as_deref(), Some(word.as_str()));
+            // A blank word is absent (contract §1).
+            let expected = Some(word.as_str()).filter(|w| !w.trim().is_empty());
+            proptest::prop_assert_eq!(doc.status.as_deref(), expected);
+            proptest::prop_assert_eq!(doc.provisioning_state.as_deref(), expected);
         }
+    }
+
+    #[test]
+    fn empty_words_are_absent() {
+        let doc =
+            StatusDoc::parse(br#"{"status":"","properties":{"provisioningState":"  "}}"#).unwrap();
+        assert_eq!((doc.status, doc.provisioning_state), (None, None));
+        let doc = StatusDoc::parse(br#"{"provisioningState":"","status":"Running"}"#).unwrap();
+        assert_eq!(doc.status.as_deref(), Some("Running"));
+        assert_eq!(doc.provisioning_state, None);
     }
 }

@@ -24,7 +24,7 @@ impl Target {
     /// unparseable, or not http(s) with a host.
     pub(crate) fn resolve(base: &Uri, raw: &str) -> Option<Target> {
         let raw = raw.trim();
-        if raw.is_empty() {
+        if raw.is_empty() || !is_uri_reference(raw) {
             return None;
         }
         if let Ok(uri) = raw.parse::<Uri>() {
@@ -87,11 +87,112 @@ impl Target {
     }
 }
 
+/// Whether every character may stand in an RFC 3986 URI reference and every `%` starts an
+/// escape. A value that fails is malformed: it is never repaired or percent-encoded, since a
+/// guessed URL may not be the one the server meant.
+fn is_uri_reference(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    bytes.iter().enumerate().all(|(i, &b)| match b {
+        b'%' => {
+            let hex = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_hexdigit);
+            hex(i.saturating_add(1)) && hex(i.saturating_add(2))
+        }
+        b if b.is_ascii_alphanumeric() => true,
+        b'-' | b'.' | b'_' | b'~' => true,
+        b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@' => true,
+        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => true,
+        _ => false,
+    })
+}
+
+/// A URL as it may be shown (errors, `Debug`, tracing): query values other than
+/// `api-version` and any userinfo are replaced by `REDACTED`, since they can hold SAS
+/// signatures, tokens or passwords.
+pub(crate) struct Redacted<'a>(pub(crate) &'a Uri);
+
+impl std::fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let uri = self.0;
+        if let Some(scheme) = uri.scheme_str() {
+            write!(f, "{scheme}://")?;
+        }
+        if let Some(authority) = uri.authority() {
+            match authority.as_str().rsplit_once('@') {
+                Some((_, host)) => write!(f, "REDACTED@{host}")?,
+                None => f.write_str(authority.as_str())?,
+            }
+        }
+        f.write_str(uri.path())?;
+        match uri.query() {
+            Some(query) => write_query(f, query),
+            None => Ok(()),
+        }
+    }
+}
+
+fn write_query(f: &mut std::fmt::Formatter<'_>, query: &str) -> std::fmt::Result {
+    for (i, pair) in query.split('&').enumerate() {
+        f.write_str(if i == 0 { "?" } else { "&" })?;
+        match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("api-version") => f.write_str(pair)?,
+            Some((key, _)) => write!(f, "{key}=REDACTED")?,
+            None if pair.is_empty() => {}
+            None => f.write_str("REDACTED")?,
+        }
+    }
+    Ok(())
+}
+
+/// [`Redacted`] as a string.
+pub(crate) fn redact(uri: &Uri) -> String {
+    Redacted(uri).to_string()
+}
+
+/// A header value that is no usable URL, as it may be shown: everything after `?` or `@`
+/// (query values, userinfo) is redacted the same way.
+pub(crate) fn redact_raw(raw: &str) -> String {
+    struct Raw<'a>(&'a str);
+    impl std::fmt::Display for Raw<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let (before, query) = match self.0.split_once('?') {
+                Some((before, query)) => (before, Some(query)),
+                None => (self.0, None),
+            };
+            match before.rsplit_once('@') {
+                Some((_, host)) => write!(f, "REDACTED@{host}")?,
+                None => f.write_str(before)?,
+            }
+            match query {
+                Some(query) => write_query(f, query),
+                None => Ok(()),
+            }
+        }
+    }
+    Raw(raw).to_string()
+}
+
 fn is_http(uri: &Uri) -> bool {
     let http = uri
         .scheme_str()
         .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
-    http && uri.host().is_some_and(|h| !h.is_empty())
+    http && port_is_valid(uri) && uri.host().is_some_and(|h| !h.is_empty())
+}
+
+/// `http::Uri` takes any digits as a port and then reports none: such a port would otherwise
+/// count as the default one in the origin rule.
+fn port_is_valid(uri: &Uri) -> bool {
+    let Some(authority) = uri.authority() else {
+        return true;
+    };
+    let host_port = authority
+        .as_str()
+        .rsplit_once('@')
+        .map_or(authority.as_str(), |(_, h)| h);
+    let tail = host_port.rsplit_once(']').map_or(host_port, |(_, t)| t);
+    match tail.rsplit_once(':') {
+        Some((_, "")) | None => true,
+        Some(_) => uri.port().is_some(),
+    }
 }
 
 /// The port a URI connects to: its own, else its scheme's default.
@@ -107,13 +208,55 @@ fn effective_port(scheme: &str, port: Option<u16>) -> Option<u16> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Origin {
     scheme: String,
+    /// Lower case; with `wildcard`, the suffix every matching host ends in after a dot.
     host: String,
     port: Option<u16>,
+    /// `*.host`: any host below `host` on a label boundary (not `host` itself).
+    wildcard: bool,
 }
 
 impl Origin {
-    fn matches(&self, uri: &Uri) -> bool {
-        same_origin(uri, &self.scheme, &self.host, self.port)
+    /// The origin of an absolute http(s) URI.
+    pub(crate) fn of(uri: &Uri) -> Option<Origin> {
+        if !is_http(uri) {
+            return None;
+        }
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        Some(Origin {
+            port: effective_port(&scheme, uri.port_u16()),
+            host: uri.host()?.to_ascii_lowercase(),
+            scheme,
+            wildcard: false,
+        })
+    }
+
+    pub(crate) fn matches(&self, uri: &Uri) -> bool {
+        if !self.wildcard {
+            return same_origin(uri, &self.scheme, &self.host, self.port);
+        }
+        let own = uri.scheme_str().unwrap_or_default();
+        let host = uri.host().unwrap_or_default();
+        let below = host
+            .len()
+            .checked_sub(self.host.len())
+            .and_then(|at| at.checked_sub(1))
+            .filter(|&dot| dot > 0 && host.as_bytes().get(dot) == Some(&b'.'))
+            .and_then(|dot| host.get(dot.saturating_add(1)..))
+            .is_some_and(|suffix| suffix.eq_ignore_ascii_case(&self.host));
+        below
+            && own.eq_ignore_ascii_case(&self.scheme)
+            && effective_port(&own.to_ascii_lowercase(), uri.port_u16()) == self.port
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let star = if self.wildcard { "*." } else { "" };
+        write!(f, "{}://{star}{}", self.scheme, self.host)?;
+        match self.port {
+            Some(port) if effective_port(&self.scheme, None) != Some(port) => write!(f, ":{port}"),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -143,16 +286,41 @@ pub struct AllowedOrigin {
 impl AllowedOrigin {
     /// Parses `scheme://host[:port]` (a path, if any, is ignored). Only http and https.
     ///
+    /// A host of the form `*.example.net` admits every host below `example.net` on a label
+    /// boundary (`a.example.net`, `a.b.example.net`; not `example.net` itself, nor
+    /// `badexample.net`), as Azure Storage and Graph monitors live on per-account hosts. The
+    /// suffix must have at least two labels; a `*` anywhere else is refused, since it would
+    /// match nothing.
+    ///
     /// ```
-    /// assert!(tower_lro::AllowedOrigin::parse("not a url").is_err());
+    /// use tower_lro::AllowedOrigin;
+    /// assert!(AllowedOrigin::parse("not a url").is_err());
+    /// assert!(AllowedOrigin::parse("https://*.blob.core.windows.net").is_ok());
+    /// assert!(AllowedOrigin::parse("https://*.net").is_err());
+    /// assert!(AllowedOrigin::parse("https://a*.example.net").is_err());
     /// ```
     pub fn parse(origin: &str) -> Result<Self, ConfigError> {
+        let (text, wildcard) = match origin.trim().split_once("://*.") {
+            Some((scheme, rest)) => (format!("{scheme}://{rest}"), true),
+            None => (origin.trim().to_owned(), false),
+        };
         let url =
-            Url::parse(origin).map_err(|_| ConfigError::new("an allowed origin is not a URL"))?;
+            Url::parse(&text).map_err(|_| ConfigError::new("an allowed origin is not a URL"))?;
         let host = url.host_str().unwrap_or_default();
         if !matches!(url.scheme(), "http" | "https") || host.is_empty() {
             return Err(ConfigError::new(
                 "an allowed origin must be http(s) with a host",
+            ));
+        }
+        if host.contains('*') {
+            return Err(ConfigError::new(
+                "an allowed origin may use `*` only as a whole first label (`*.example.net`)",
+            ));
+        }
+        let is_name = matches!(url.host(), Some(url::Host::Domain(_)));
+        if wildcard && (!is_name || !host.contains('.') || host.split('.').any(str::is_empty)) {
+            return Err(ConfigError::new(
+                "a wildcard allowed origin needs a domain of at least two labels after `*.`",
             ));
         }
         Ok(AllowedOrigin {
@@ -160,6 +328,7 @@ impl AllowedOrigin {
                 scheme: url.scheme().to_owned(),
                 host: host.to_ascii_lowercase(),
                 port: url.port_or_known_default(),
+                wildcard,
             },
             credentials: false,
         })
@@ -294,6 +463,65 @@ mod tests {
         }
         let absurd = format!("https://management.azure.com/{}", "a".repeat(70_000));
         assert!(Target::resolve(&base(), &absurd).is_none());
+    }
+
+    #[test]
+    fn redacts_query_values_but_api_version_and_userinfo() {
+        let u = uri("https://a.blob.core.windows.net/c/b?sig=secret&API-Version=2024-01-01&flag");
+        assert_eq!(
+            redact(&u),
+            "https://a.blob.core.windows.net/c/b?sig=REDACTED&API-Version=2024-01-01&REDACTED"
+        );
+        assert_eq!(redact(&uri("https://h/p")), "https://h/p");
+        assert_eq!(
+            redact(&uri("https://user:pass@h:8443/p?")),
+            "https://REDACTED@h:8443/p?"
+        );
+    }
+
+    #[test]
+    fn malformed_values_are_never_repaired() {
+        for bad in [
+            "/ops/1 2",
+            "https://management.azure.com/ops/a b",
+            "/ops/%zz",
+            "/ops/%4",
+            "/ops/\u{7f}",
+            "/ops/é",
+            "/ops/<1>",
+            "https://management.azure.com:99999/ops",
+            "//management.azure.com:x/ops",
+        ] {
+            assert!(Target::resolve(&base(), bad).is_none(), "{bad:?}");
+        }
+        assert!(Target::resolve(&base(), "/ops/%2F?a=b&c=d;e").is_some());
+    }
+
+    #[test]
+    fn wildcard_origins_match_below_a_label_boundary() {
+        let orig = base();
+        let any = AllowedOrigin::parse("https://*.blob.core.windows.net").unwrap();
+        let allowed = [any];
+        for (target, admitted) in [
+            ("https://acct.blob.core.windows.net/x", true),
+            ("https://A.B.blob.core.WINDOWS.net:443/x", true),
+            ("https://blob.core.windows.net/x", false),
+            ("https://evilblob.core.windows.net/x", false),
+            ("https://acct.blob.core.windows.net.evil.example/x", false),
+            ("http://acct.blob.core.windows.net/x", false),
+            ("https://acct.blob.core.windows.net:8443/x", false),
+        ] {
+            let got = admit(&orig, &allowed, &uri(target));
+            assert_eq!(got != Admission::Refused, admitted, "{target}");
+        }
+        for bad in [
+            "https://*.net",
+            "https://a*.example.net",
+            "https://*.*.example.net",
+            "https://*.127.0.0.1",
+        ] {
+            assert!(AllowedOrigin::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
