@@ -13,21 +13,21 @@ use crate::layer::Config;
 use crate::options::{FinalStateVia, LroOptions};
 use crate::wire::url::AllowedOrigin;
 
-const ORIG: &str = "https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/P/things/t1?api-version=2024-01-01";
-const AAO: &str = "https://management.azure.com/subscriptions/s/providers/P/locations/l/operations/op1?api-version=2024-01-01";
-const LOC: &str = "https://management.azure.com/subscriptions/s/providers/P/locations/l/operationResults/op1?api-version=2024-01-01";
+pub(super) const ORIG: &str = "https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/P/things/t1?api-version=2024-01-01";
+pub(super) const AAO: &str = "https://management.azure.com/subscriptions/s/providers/P/locations/l/operations/op1?api-version=2024-01-01";
+pub(super) const LOC: &str = "https://management.azure.com/subscriptions/s/providers/P/locations/l/operationResults/op1?api-version=2024-01-01";
 
-struct Harness {
-    op: Operation,
-    now: Instant,
-    wall: SystemTime,
+pub(super) struct Harness {
+    pub(super) op: Operation,
+    pub(super) now: Instant,
+    pub(super) wall: SystemTime,
 }
 
-fn start(method: &str) -> Harness {
+pub(super) fn start(method: &str) -> Harness {
     start_with(method, Config::default(), None)
 }
 
-fn start_with(method: &str, config: Config, options: Option<LroOptions>) -> Harness {
+pub(super) fn start_with(method: &str, config: Config, options: Option<LroOptions>) -> Harness {
     let mut req = Request::builder()
         .method(method)
         .uri(ORIG)
@@ -51,7 +51,7 @@ fn start_with(method: &str, config: Config, options: Option<LroOptions>) -> Harn
 
 impl Harness {
     /// Feeds a response; the body is read only if the machine asks, up to its cap.
-    fn feed(&mut self, status: u16, headers: &[(&str, &str)], body: &str) -> Next {
+    pub(super) fn feed(&mut self, status: u16, headers: &[(&str, &str)], body: &str) -> Next {
         let mut builder = Response::builder().status(status);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
@@ -72,7 +72,7 @@ impl Harness {
     }
 
     /// Feeds a response and asserts the GET that follows.
-    fn poll_ok(
+    pub(super) fn poll_ok(
         &mut self,
         status: u16,
         headers: &[(&str, &str)],
@@ -84,12 +84,12 @@ impl Harness {
         self.expect_get(next, url, delay);
     }
 
-    fn advance(&mut self, by: Duration) {
+    pub(super) fn advance(&mut self, by: Duration) {
         self.now += by;
     }
 
     /// Asserts a GET of `url` after `delay`, and that it carries the right headers.
-    fn expect_get(&self, next: Next, url: &str, delay: Duration) {
+    pub(super) fn expect_get(&self, next: Next, url: &str, delay: Duration) {
         match next {
             Next::Get { delay: d } => assert_eq!(d, delay, "delay before GET {url}"),
             other => panic!("expected GET {url}, got {other:?}"),
@@ -103,14 +103,14 @@ impl Harness {
     }
 }
 
-fn expect_return(next: Next, status: Option<StatusCode>) {
+pub(super) fn expect_return(next: Next, status: Option<StatusCode>) {
     match next {
         Next::Return { status: s } => assert_eq!(s, status),
         other => panic!("expected Return({status:?}), got {other:?}"),
     }
 }
 
-fn expect_fail(next: Next, kind: ErrorKind) -> crate::LroError {
+pub(super) fn expect_fail(next: Next, kind: ErrorKind) -> crate::LroError {
     match next {
         Next::Fail(e) => {
             assert_eq!(e.kind(), kind, "{e}");
@@ -120,14 +120,14 @@ fn expect_fail(next: Next, kind: ErrorKind) -> crate::LroError {
     }
 }
 
-fn expect_pass(next: Next) {
+pub(super) fn expect_pass(next: Next) {
     assert!(
         matches!(next, Next::PassThrough),
         "expected PassThrough, got {next:?}"
     );
 }
 
-const S1: Duration = Duration::from_secs(1);
+pub(super) const S1: Duration = Duration::from_secs(1);
 
 // ---- §1: which responses start an LRO ----
 
