@@ -160,9 +160,12 @@ impl<S, B> Run<S, B> {
         self.trailers = None;
     }
 
-    /// The bytes read so far, whole.
-    fn read_bytes(&self) -> &[u8] {
-        self.first.as_deref().unwrap_or(&self.buf)
+    /// Takes the bytes read so far, whole, without copying a single frame.
+    fn take_read(&mut self) -> Bytes {
+        match self.first.take() {
+            Some(first) => first,
+            None => self.buf.split().freeze(),
+        }
     }
 
     fn seen_bytes(&self) -> &[u8] {
@@ -292,7 +295,7 @@ fn deadline_passed<S, B: Body>(
         if let Some(head) = run.head.take() {
             if run.operation.is_initial() {
                 // Not an operation yet: the caller's response, handed over as it came.
-                let data = Bytes::copy_from_slice(run.read_bytes());
+                let data = run.take_read();
                 let body = match run.body.take() {
                     Some(rest) => LroBody::prefixed(data, rest),
                     None => LroBody::replay(data, None),
@@ -336,12 +339,6 @@ fn on_head<S, B: Body>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError
         }
         None => {
             let next = run.operation.on_response(reply(&head, Seen::Unread));
-            if let Next::Get { .. } = next {
-                run.trace.step(&run.operation, head.status, &next);
-                run.cap = 0;
-                run.keep_last(head);
-                return send(run, next);
-            }
             finish(run, next, head, || LroBody::inner(body))
         }
     }
@@ -404,14 +401,9 @@ where
     };
     let next = run.operation.on_response(reply(&head, seen));
     if let Next::Get { .. } = next {
-        run.trace.step(&run.operation, head.status, &next);
-        run.keep_last(head);
-        return Poll::Ready(send(run, next));
+        return Poll::Ready(finish(run, next, head, LroBody::empty));
     }
-    let data = match run.first.take() {
-        Some(first) => first,
-        None => run.buf.split().freeze(),
-    };
+    let data = run.take_read();
     let rest = run.body.take();
     let trailers = run.trailers.take();
     Poll::Ready(finish(run, next, head, move || match (failed, rest) {
@@ -419,15 +411,6 @@ where
         (None, Some(rest)) if over => LroBody::prefixed(data, rest),
         _ => LroBody::replay(data, trailers),
     }))
-}
-
-/// A wait, then the next request: tells the progress hooks first.
-fn send<S, B: Body>(run: &mut Run<S, B>, next: Next) -> Step<B> {
-    let Next::Get { delay } = next else {
-        return Step::Ready(Err("tower-lro: not a request step".into()));
-    };
-    run.operation.report(delay);
-    Step::Send { delay }
 }
 
 /// Carries out the operation's decision about the response `head` (whose body `body` makes).
@@ -440,7 +423,11 @@ fn finish<S, B: Body>(
     run.trace.step(&run.operation, head.status, &next);
     match next {
         Next::PassThrough => Step::Ready(Ok(Response::from_parts(head, body()))),
-        Next::Get { .. } => send(run, next),
+        Next::Get { delay } => {
+            run.keep_last(head);
+            run.operation.report(delay);
+            Step::Send { delay }
+        }
         Next::Return { status } => {
             if let Some(status) = status {
                 head.status = status;
