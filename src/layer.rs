@@ -398,10 +398,11 @@ impl<S> Lro<S> {
     ///
     /// A token is data from outside (a file, a queue, another process), so it never decides
     /// its own trust: `origin` is the origin the caller expects the operation on (any absolute
-    /// URI; its scheme, host and port count). The token's original URI must be on it, and its
-    /// monitor, result and Location URLs on it or on the layer's allow-list; otherwise the
-    /// error is `CrossOriginPollingUrl` and nothing is sent. A malformed token is
-    /// `InvalidResumeToken`. The resumed run has its own `max_polls` and `max_duration`,
+    /// URI; its scheme, host and port count). The token's original URI must be on it, and the
+    /// URL it polls next on it or on the layer's allow-list; otherwise the error is
+    /// `CrossOriginPollingUrl` and nothing is sent. Its Location, which only a final GET may
+    /// need, meets the same rule when it is needed (nothing is ever sent off the origin), as in
+    /// the uninterrupted operation. A malformed token is `InvalidResumeToken`. The resumed run has its own `max_polls` and `max_duration`,
     /// counted from this call.
     ///
     /// The polls carry no headers of the original request: credentials come from the layers

@@ -197,8 +197,10 @@ impl Operation {
     /// An operation picked up from a [`ResumeToken`]; the first request goes to its URL.
     ///
     /// The token is data from outside: its original URI must be on `origin` (the origin the
-    /// caller expects), and its URLs on that origin or the layer's allow-list, or nothing is
-    /// sent. Its poll count is clamped and only reported; this run gets its own budget.
+    /// caller expects), and its next URL on that origin or the layer's allow-list, or nothing
+    /// is sent. Its Location meets the origin rule when a final GET needs it, as in the
+    /// uninterrupted run. Its poll count is clamped and only reported; this run gets its own
+    /// budget.
     pub(crate) fn resume(
         token: &ResumeToken,
         origin: &http::Uri,
@@ -227,11 +229,10 @@ impl Operation {
             }
             None => None,
         };
-        let off_origin =
-            |uri: &http::Uri| url::admit(origin, &config.allowed, uri) == Admission::Refused;
+        // The Location is only ever a final-result URL: as in the uninterrupted run, the origin
+        // rule refuses it when (and if) it is needed, before anything is sent to it.
         if !expected.matches(&orig.uri)
-            || off_origin(&target.uri)
-            || location.as_ref().is_some_and(|l| off_origin(&l.uri))
+            || url::admit(origin, &config.allowed, &target.uri) == Admission::Refused
         {
             return Err(
                 LroError::new(ErrorKind::CrossOriginPollingUrl).with_detail(format!(

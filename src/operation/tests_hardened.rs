@@ -261,7 +261,6 @@ fn a_token_never_vouches_for_itself() {
         // Both of the token's own URLs on another host: today's self-check passes it.
         token(evil, "https://evil.example/ops/1", None, 0),
         token(ORIG, "https://evil.example/ops/1", None, 0),
-        token(ORIG, AAO, Some("https://evil.example/result"), 0),
         token(
             "http://management.azure.com/x",
             "http://management.azure.com/ops",
@@ -286,6 +285,23 @@ fn a_token_never_vouches_for_itself() {
         let e = resume(&t, Config::default()).expect_err("refused");
         assert_eq!(e.kind(), ErrorKind::InvalidResumeToken, "{t:?}");
     }
+    // A foreign Location is refused where a final GET needs it, before anything goes there.
+    let mut t = token(ORIG, AAO, Some("https://evil.example/result?sig=S"), 0);
+    t.method = "POST".to_owned();
+    let mut op = resume(&t, Config::default()).expect("the monitor is on the origin");
+    let (head, ()) = Response::builder()
+        .status(200)
+        .body(())
+        .unwrap()
+        .into_parts();
+    let next = op.on_response(super::Reply {
+        head: &head,
+        body: super::Seen::Whole(br#"{"status":"Succeeded"}"#),
+        now: Instant::now(),
+        wall: &std::time::SystemTime::now,
+    });
+    expect_fail(next, ErrorKind::CrossOriginPollingUrl);
+
     // The allow-list admits a monitor elsewhere, without credentials.
     let config = Config {
         allowed: vec![AllowedOrigin::parse("https://*.example.net").unwrap()],
