@@ -71,8 +71,9 @@
 //! same-origin policy (tower-http's `SameOrigin`), since the layer cannot see where a redirect
 //! leads.
 //!
-//! The rules it follows are those of the Azure Resource Manager async-operation contract; the
-//! crate's README has the whole behaviour table.
+//! The rules it follows, refined from the Azure Resource Manager async-operation contract after
+//! real traffic, are written down in [`behaviour`], with the reason for each choice where the
+//! Azure SDKs disagree.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -87,6 +88,7 @@
     )
 )]
 
+pub mod behaviour;
 mod body;
 mod error;
 mod future;

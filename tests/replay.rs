@@ -1,7 +1,7 @@
 //! Replays real Azure long-running-operation recordings against `LroLayer`.
 //!
-//! Each recording in `$TOWER_LRO_RECORDINGS` (see `recordings/README.md` beside the contract) is
-//! served by a loopback hyper server while a real hyper client, wrapped in `LroLayer`, runs the
+//! Each recording in `tests/recordings/` (provenance and format in its README), or in the folder
+//! `$TOWER_LRO_RECORDINGS` names instead, is served by a loopback hyper server while a real hyper client, wrapped in `LroLayer`, runs the
 //! operation. The test compares what the layer returned and which recorded exchanges it asked
 //! for with the file's `expect` object, and reports every file that differs, not just the first.
 
@@ -634,15 +634,16 @@ fn recordings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_recorded_azure_operations() {
-    let Some(dir) = std::env::var_os("TOWER_LRO_RECORDINGS") else {
-        println!("replay: TOWER_LRO_RECORDINGS not set, skipped");
-        return;
+    let dir = match std::env::var_os("TOWER_LRO_RECORDINGS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recordings"),
     };
-    let files = recordings(Path::new(&dir)).expect("list the recordings folder");
+    let files = recordings(&dir)
+        .unwrap_or_else(|e| panic!("cannot read the recordings folder {}: {e}", dir.display()));
     assert!(
         !files.is_empty(),
-        "no *.json recordings in {}",
-        Path::new(&dir).display()
+        "no *.json recordings in {}: the replay must replay something",
+        dir.display()
     );
 
     // Each file runs in its own task so that a panic in one is reported, not fatal to all.
@@ -674,11 +675,13 @@ async fn replay_recorded_azure_operations() {
             _ => None,
         })
         .collect();
-    println!(
-        "replay: {} files, {passed} passed, {} failed, {incomplete} incomplete",
+    // Straight to stderr, past the test harness's capture: the count is shown on every run.
+    let summary = format!(
+        "replay: {} files, {passed} passed, {} failed, {incomplete} incomplete\n",
         verdicts.len(),
         failures.len()
     );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), summary.as_bytes());
     assert!(
         failures.is_empty(),
         "{} recordings differ from expect:\n{}",
