@@ -288,6 +288,16 @@ impl LroError {
         &self.inner.headers
     }
 
+    /// What the layer adds to the kind: which limit was reached, which URL was refused and
+    /// why, how many transient answers came in a row (URLs redacted).
+    ///
+    /// ```
+    /// # fn f(e: &tower_lro::LroError) { if let Some(d) = e.detail() { eprintln!("{d}"); } }
+    /// ```
+    pub fn detail(&self) -> Option<&str> {
+        self.inner.detail.as_deref()
+    }
+
     /// The body of the last response, as far as it was read (bounded by the body cap).
     ///
     /// ```

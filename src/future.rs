@@ -250,8 +250,11 @@ where
                     on_head(run, result)
                 }
                 StateProj::Poll { future } => {
-                    let result = ready!(future.poll(cx)).map_err(Into::into);
-                    on_head(run, result)
+                    let result = {
+                        let _span = run.trace.enter(&run.operation);
+                        ready!(future.poll(cx))
+                    };
+                    on_head(run, result.map_err(Into::into))
                 }
                 StateProj::Read => ready!(read(run, cx)),
                 StateProj::Wait { sleep } => {

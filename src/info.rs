@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use http::Uri;
+use std::sync::Arc;
+
+use http::{HeaderMap, StatusCode, Uri};
 
 /// How an operation was watched.
 ///
@@ -61,6 +63,15 @@ pub struct LroInfo {
     pub(crate) percent_complete: Option<f64>,
     pub(crate) final_url: Option<Uri>,
     pub(crate) gone_on_404: bool,
+    pub(crate) initial: Option<Initial>,
+}
+
+/// The status and headers of the response that started an operation, shared, not copied, by
+/// every `LroInfo` and error that names it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Initial {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: Arc<HeaderMap>,
 }
 
 impl LroInfo {
@@ -127,6 +138,28 @@ impl LroInfo {
         self.percent_complete
     }
 
+    /// The status of the response that started the operation (`None` after a resume).
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { if let Some(s) = i.initial_status() { println!("{s}"); } }
+    /// ```
+    pub fn initial_status(&self) -> Option<StatusCode> {
+        self.initial.as_ref().map(|i| i.status)
+    }
+
+    /// The headers of the response that started the operation (`None` after a resume): its
+    /// `x-ms-request-id`, its monitor headers, what a support ticket asks for.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) {
+    /// let request_id = i.initial_headers().and_then(|h| h.get("x-ms-request-id"));
+    /// # let _ = request_id;
+    /// # }
+    /// ```
+    pub fn initial_headers(&self) -> Option<&HeaderMap> {
+        self.initial.as_ref().map(|i| &*i.headers)
+    }
+
     /// The URL of the final GET, when one was made.
     ///
     /// ```
@@ -175,6 +208,58 @@ pub struct LroPoll {
 }
 
 impl LroPoll {
+    /// The marker of poll number `attempt` on the original origin, credentials allowed: for
+    /// unit tests of layers that key on it.
+    ///
+    /// ```
+    /// use tower_lro::LroPoll;
+    /// let poll = LroPoll::new(3);
+    /// assert!(poll.same_origin() && poll.credentials_allowed() && !poll.final_get());
+    /// let foreign = LroPoll::new(1).on_other_origin(false);
+    /// assert!(!foreign.same_origin() && !foreign.credentials_allowed());
+    /// assert!(LroPoll::new(2).as_final_get().final_get());
+    /// ```
+    pub fn new(attempt: u32) -> Self {
+        LroPoll {
+            attempt,
+            same_origin: true,
+            credentials_allowed: true,
+            final_get: false,
+        }
+    }
+
+    /// The same request to an allow-listed other origin, with or without credentials.
+    ///
+    /// ```
+    /// let p = tower_lro::LroPoll::new(1).on_other_origin(true);
+    /// assert!(p.credentials_allowed());
+    /// ```
+    pub fn on_other_origin(mut self, credentials_allowed: bool) -> Self {
+        self.same_origin = false;
+        self.credentials_allowed = credentials_allowed;
+        self
+    }
+
+    /// The same request after credentials were stripped earlier in the operation.
+    ///
+    /// ```
+    /// assert!(!tower_lro::LroPoll::new(4).without_credentials().credentials_allowed());
+    /// ```
+    pub fn without_credentials(mut self) -> Self {
+        self.credentials_allowed = false;
+        self
+    }
+
+    /// The same marker on the GET of the final result.
+    ///
+    /// ```
+    /// assert!(tower_lro::LroPoll::new(2).as_final_get().final_get());
+    /// ```
+    pub fn as_final_get(mut self) -> Self {
+        self.final_get = true;
+        self
+    }
+
     /// Poll requests made so far, this one included (the final GET does not count).
     ///
     /// ```

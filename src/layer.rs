@@ -30,7 +30,7 @@ pub(crate) struct Config {
     pub(crate) final_state_via: Option<FinalStateVia>,
     pub(crate) inspect_cap: usize,
     pub(crate) body_cap: usize,
-    pub(crate) strict: bool,
+    pub(crate) require_monitor_on_202: bool,
     pub(crate) allowed: Vec<AllowedOrigin>,
     pub(crate) any_404_after_delete: bool,
     pub(crate) add_api_version: bool,
@@ -48,7 +48,7 @@ impl Default for Config {
             final_state_via: None,
             inspect_cap: 1 << 20,
             body_cap: 1 << 20,
-            strict: false,
+            require_monitor_on_202: false,
             allowed: Vec::new(),
             any_404_after_delete: false,
             add_api_version: false,
@@ -128,7 +128,7 @@ impl<S> Layer<S> for LroLayer {
 ///     .max_polls(500)
 ///     .final_state_via(FinalStateVia::Location)
 ///     .inspection_cap(64 * 1024)
-///     .strict(true)
+///     .require_monitor_on_202(true)
 ///     .allow_origin(AllowedOrigin::parse("https://ops.example.net").unwrap())
 ///     .build()
 ///     .unwrap();
@@ -236,16 +236,30 @@ impl LroLayerBuilder {
         self
     }
 
-    /// Make a POST/DELETE `202 Accepted` without any monitor header a `MissingPollingUrl`
-    /// error instead of passing it through (default off).
+    /// Make a `202 Accepted` without any monitor header (and without a running
+    /// provisioningState) a `MissingPollingUrl` error instead of handing it over as done
+    /// (default off: Azure Storage and ADLS data-plane writes answer such a 202 when they are
+    /// done). The decision is made on the head: the body is not read.
     ///
     /// ```
+    /// let b = tower_lro::LroLayer::builder().require_monitor_on_202(true);
+    /// # let _ = b;
+    /// ```
+    pub fn require_monitor_on_202(mut self, yes: bool) -> Self {
+        self.config.require_monitor_on_202 = yes;
+        self
+    }
+
+    /// The former name of [`LroLayerBuilder::require_monitor_on_202`].
+    ///
+    /// ```
+    /// # #[allow(deprecated)]
     /// let b = tower_lro::LroLayer::builder().strict(true);
     /// # let _ = b;
     /// ```
-    pub fn strict(mut self, strict: bool) -> Self {
-        self.config.strict = strict;
-        self
+    #[deprecated(since = "0.2.0", note = "renamed `require_monitor_on_202`")]
+    pub fn strict(self, yes: bool) -> Self {
+        self.require_monitor_on_202(yes)
     }
 
     /// Admit another origin for monitor and result URLs. Credential headers are stripped for

@@ -111,7 +111,8 @@ impl LroOptions {
         self
     }
 
-    /// At most this long from the first response, then `TimedOut`.
+    /// A deadline this long after the call, for this request (see
+    /// [`LroLayerBuilder::max_duration`](crate::LroLayerBuilder::max_duration)).
     ///
     /// ```
     /// let o = tower_lro::LroOptions::new().max_duration(std::time::Duration::from_secs(3600));

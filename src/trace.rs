@@ -54,4 +54,14 @@ impl Trace {
 
     #[cfg(not(feature = "tracing"))]
     pub(crate) fn step(&mut self, _: &Operation, _: StatusCode, _: &Next) {}
+
+    /// Enters the operation's span while a poll or the final GET is polled, so that the inner
+    /// service's `call` and future run inside it: a tracing layer below gets it as parent.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn enter(&mut self, op: &Operation) -> tracing::span::EnteredSpan {
+        self.span(op).clone().entered()
+    }
+
+    #[cfg(not(feature = "tracing"))]
+    pub(crate) fn enter(&mut self, _: &Operation) {}
 }

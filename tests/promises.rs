@@ -156,7 +156,7 @@ async fn a_reset_while_inspecting_a_successful_write_reaches_the_caller_as_a_bod
 // ---- bodies are read only where a rule needs them ----
 
 #[tokio::test(start_paused = true)]
-async fn strict_mode_leaves_a_post_stream_unread() {
+async fn require_monitor_on_202_leaves_a_post_stream_unread() {
     let (svc, _log) = server(|n, _| match n {
         0 => respond(
             200,
@@ -165,7 +165,11 @@ async fn strict_mode_leaves_a_post_stream_unread() {
         ),
         _ => respond(202, &[], stalls_after(b"data: 2\n\n")),
     });
-    let service = LroLayer::builder().strict(true).build().unwrap().layer(svc);
+    let service = LroLayer::builder()
+        .require_monitor_on_202(true)
+        .build()
+        .unwrap()
+        .layer(svc);
     let start = Instant::now();
     let response = service
         .clone()
@@ -180,7 +184,7 @@ async fn strict_mode_leaves_a_post_stream_unread() {
     let mut body = response.into_body();
     let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
     assert_eq!(first, Bytes::from_static(b"data: 1\n\n"));
-    // Strict mode's 202 error is decided on the head, too.
+    // Its 202 error is decided on the head, too.
     let e = lro_error(service.oneshot(call("POST", "/chat")).await);
     assert_eq!(e.kind(), ErrorKind::MissingPollingUrl);
     assert_eq!(start.elapsed(), Duration::ZERO);

@@ -27,6 +27,66 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Polls and the final GET run inside the operation's span: a layer below sees it as current.
+#[tokio::test(start_paused = true)]
+async fn polls_run_inside_the_operation_span() {
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(std::io::sink)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let seen: Arc<Mutex<Vec<(String, Option<&'static str>)>>> = Arc::default();
+    let (mock, mut handle) = mock::pair::<Request<String>, http::Response<String>>();
+    let record = seen.clone();
+    let below = tower::ServiceBuilder::new()
+        .map_request(move |req: Request<String>| {
+            let span = tracing::Span::current();
+            let name = span.metadata().map(|m| m.name());
+            record
+                .lock()
+                .unwrap()
+                .push((req.uri().path().to_owned(), name));
+            req
+        })
+        .service(mock);
+    let req = Request::put(format!("{ARM}/things/t1"))
+        .body(String::new())
+        .unwrap();
+    let call = tokio::spawn(LroLayer::new().layer(below).oneshot(req));
+    let op = format!("{ARM}/ops/1");
+    answer(
+        &mut handle,
+        &format!("{ARM}/things/t1"),
+        response(201, &[("azure-asyncoperation", &op)], "{}"),
+    )
+    .await;
+    answer(
+        &mut handle,
+        &op,
+        response(200, &[], r#"{"status":"Succeeded"}"#),
+    )
+    .await;
+    answer(
+        &mut handle,
+        &format!("{ARM}/things/t1"),
+        response(200, &[], "{}"),
+    )
+    .await;
+    call.await.unwrap().unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            ("/things/t1".to_owned(), None),
+            ("/ops/1".to_owned(), Some("lro")),
+            ("/things/t1".to_owned(), Some("lro")),
+        ],
+        "the original request runs in the caller's span; the poll and the final GET in the operation's"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn tracing_records_polls_without_secrets() {
     let captured = Captured::default();

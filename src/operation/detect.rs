@@ -1,4 +1,6 @@
-//! Contract §1: does the original response start an operation, and which monitor watches it.
+//! Behaviour §1: does the original response start an operation, and which monitor watches it.
+
+use std::sync::Arc;
 
 use http::header::{HeaderMap, HeaderName};
 use http::Uri;
@@ -6,7 +8,7 @@ use http::{response, StatusCode};
 
 use super::{Next, Operation, Phase, Reply, Seen, Verb};
 use crate::error::ErrorKind;
-use crate::info::MonitorKind;
+use crate::info::{Initial, MonitorKind};
 use crate::wire::status::{is_running_word, State, StatusDoc};
 use crate::wire::url::Target;
 
@@ -99,6 +101,10 @@ impl Operation {
             .unwrap_or_default();
         let (detected, monitor) = self.detect(head, body, &doc);
         if !matches!(detected, Detected::PassThrough) {
+            self.initial = Some(Initial {
+                status: head.status,
+                headers: Arc::new(head.headers.clone()),
+            });
             self.note_location(&head.headers);
             let word = doc.status.as_deref().or(doc.provisioning_state.as_deref());
             self.note(word, &doc);
@@ -201,11 +207,11 @@ impl Operation {
                 return (Detected::Poll, Some((MonitorKind::ProvisioningState, orig)));
             }
             // Row 8.
-            if status == 202 && self.config.strict {
+            if status == 202 && self.config.require_monitor_on_202 {
                 return (
                     Detected::Invalid(
                         ErrorKind::MissingPollingUrl,
-                        "strict mode wants a monitor header on a 202 that is not running",
+                        "require_monitor_on_202: a 202 without a monitor header and not running",
                     ),
                     None,
                 );

@@ -16,7 +16,7 @@ use http::{response, Extensions, Method, Request, StatusCode, Version};
 use tokio::time::Instant;
 
 use crate::error::{ErrorKind, LroError};
-use crate::info::{LroInfo, LroPoll, MonitorKind};
+use crate::info::{Initial, LroInfo, LroPoll, MonitorKind};
 use crate::layer::Config;
 use crate::options::{FinalStateVia, LroOptions};
 use crate::progress::{OnProgress, Progress};
@@ -162,6 +162,8 @@ pub(crate) struct Operation {
     percent_complete: Option<f64>,
     final_url: Option<http::Uri>,
     gone_on_404: bool,
+    /// The response that started the operation, for `LroInfo`.
+    initial: Option<Initial>,
     hooks: [Option<OnProgress>; 2],
 }
 
@@ -300,6 +302,7 @@ impl Operation {
             percent_complete: None,
             final_url: None,
             gone_on_404: false,
+            initial: None,
         }
     }
 
@@ -361,6 +364,7 @@ impl Operation {
             percent_complete: self.percent_complete,
             final_url: self.final_url.clone(),
             gone_on_404: self.gone_on_404,
+            initial: self.initial.clone(),
         }
     }
 

@@ -381,7 +381,7 @@ fn row8_a_202_without_monitor_or_running_state_is_final_whatever_the_method() {
     }
     // POST / DELETE: decided on the head, never buffered, strict or not.
     let strict = Config {
-        strict: true,
+        require_monitor_on_202: true,
         ..Config::default()
     };
     let mut h = start_with("POST", strict.clone(), None);
@@ -409,7 +409,7 @@ fn row8_post_delete_202_without_headers() {
     let mut h = start("POST");
     expect_pass(h.feed(202, &[], ""));
     let config = Config {
-        strict: true,
+        require_monitor_on_202: true,
         ..Config::default()
     };
     let mut h = start_with("DELETE", config, None);

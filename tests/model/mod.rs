@@ -167,7 +167,7 @@ fn layer(config: &Config) -> Option<LroLayer> {
     let mut builder = LroLayer::builder()
         .max_transient_retries(config.max_transient_retries)
         .max_interval(config.max_interval)
-        .strict(config.strict)
+        .require_monitor_on_202(config.strict)
         .add_api_version(config.add_api_version)
         .any_404_after_delete(config.any_404_after_delete);
     if let Some(polls) = config.max_polls {
