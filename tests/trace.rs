@@ -36,7 +36,9 @@ async fn polls_run_inside_the_operation_span() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let seen: Arc<Mutex<Vec<(String, Option<&'static str>)>>> = Arc::default();
+    // (path, name of the span current when the request reached the service below)
+    type Seen = Vec<(String, Option<&'static str>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let (mock, mut handle) = mock::pair::<Request<String>, http::Response<String>>();
     let record = seen.clone();
     let below = tower::ServiceBuilder::new()
