@@ -224,7 +224,13 @@ impl Operation {
             .ok()
             .and_then(|uri| Target::from_request(&uri))
             .ok_or_else(|| bad("unusable original URI"))?;
-        let target = Target::resolve(&orig.uri, &token.url).ok_or_else(|| bad("unusable URL"))?;
+        // The next URL is the original one (a resource poll or its final GET), taken as the
+        // caller sent it, or one a response named, which must be a valid reference.
+        let target = if token.url == token.original_uri {
+            orig.clone()
+        } else {
+            Target::resolve(&orig.uri, &token.url).ok_or_else(|| bad("unusable URL"))?
+        };
         let location = match &token.location {
             Some(raw) => {
                 Some(Target::resolve(&orig.uri, raw).ok_or_else(|| bad("unusable Location"))?)

@@ -302,6 +302,20 @@ fn a_token_never_vouches_for_itself() {
     });
     expect_fail(next, ErrorKind::CrossOriginPollingUrl);
 
+    // The original URL is taken as the caller sent it: a token that names it next resumes,
+    // even where a response naming it would be malformed (non-ASCII, which `http::Uri` takes).
+    let caller_sent = "https://management.azure.com/th\u{e9}/1";
+    let t = token(caller_sent, caller_sent, None, 0);
+    assert!(resume(&t, Config::default()).is_ok());
+    let other = token(
+        caller_sent,
+        "https://management.azure.com/th\u{e9}/2",
+        None,
+        0,
+    );
+    let e = resume(&other, Config::default()).expect_err("a malformed next URL");
+    assert_eq!(e.kind(), ErrorKind::InvalidResumeToken);
+
     // The allow-list admits a monitor elsewhere, without credentials.
     let config = Config {
         allowed: vec![AllowedOrigin::parse("https://*.example.net").unwrap()],
