@@ -1,6 +1,7 @@
 //! `LroLayer`, its configuration, and the `Lro<S>` service.
 
 use std::mem;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use crate::operation::Operation;
 use crate::options::FinalStateVia;
 use crate::progress::OnProgress;
 use crate::resume::ResumeToken;
-use crate::wire::retry_after::PollSchedule;
+use crate::wire::retry_after::{Jitter, PollSchedule};
 use crate::wire::url::AllowedOrigin;
 use crate::LroBody;
 
@@ -35,6 +36,22 @@ pub(crate) struct Config {
     pub(crate) any_404_after_delete: bool,
     pub(crate) add_api_version: bool,
     pub(crate) on_progress: Option<OnProgress>,
+    /// With a seed, each operation's jitter draws follow from it and the operation's number.
+    pub(crate) jitter_seed: Option<u64>,
+    pub(crate) operations: Arc<AtomicU64>,
+}
+
+impl Config {
+    /// The jitter seed of the next operation.
+    pub(crate) fn next_jitter_seed(&self) -> u64 {
+        match self.jitter_seed {
+            Some(seed) => {
+                let n = self.operations.fetch_add(1, Ordering::Relaxed);
+                seed.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            }
+            None => Jitter::fresh_seed(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -53,6 +70,8 @@ impl Default for Config {
             any_404_after_delete: false,
             add_api_version: false,
             on_progress: None,
+            jitter_seed: None,
+            operations: Arc::default(),
         }
     }
 }
@@ -296,6 +315,23 @@ impl LroLayerBuilder {
     /// ```
     pub fn add_api_version(mut self, yes: bool) -> Self {
         self.config.add_api_version = yes;
+        self
+    }
+
+    /// Makes the schedule's jitter ([`PollSchedule::with_jitter`]) repeatable: operation *n*
+    /// through this layer draws from `seed` and *n* (default: a fresh seed per operation).
+    ///
+    /// ```
+    /// use tower_lro::{LroLayer, PollSchedule};
+    /// let layer = LroLayer::builder()
+    ///     .schedule(PollSchedule::default().with_jitter(0.3).unwrap())
+    ///     .jitter_seed(7)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.config.jitter_seed = Some(seed);
         self
     }
 

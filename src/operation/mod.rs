@@ -21,7 +21,7 @@ use crate::layer::Config;
 use crate::options::{FinalStateVia, LroOptions};
 use crate::progress::{OnProgress, Progress};
 use crate::resume::ResumeToken;
-use crate::wire::retry_after::{self, PollSchedule};
+use crate::wire::retry_after::{self, Jitter, PollSchedule};
 use crate::wire::status::{State, StatusDoc};
 use crate::wire::url::{self, Admission, Origin, Redacted, Target};
 
@@ -138,6 +138,7 @@ pub(crate) struct Operation {
     /// False for good once credentials were stripped for an allowed foreign origin.
     credentials_ok: bool,
     schedule: PollSchedule,
+    jitter: Jitter,
     max_polls: Option<u32>,
     max_duration: Option<Duration>,
     final_state_via: Option<FinalStateVia>,
@@ -274,6 +275,13 @@ impl Operation {
     ) -> Operation {
         let none = LroOptions::default();
         let options = options.unwrap_or(&none);
+        let schedule = options.schedule.unwrap_or(config.schedule);
+        // Drawn only when needed: a fresh seed costs a hash.
+        let seed = if schedule.is_jittered() {
+            config.next_jitter_seed()
+        } else {
+            0
+        };
         Operation {
             verb,
             target: orig.clone(),
@@ -284,7 +292,8 @@ impl Operation {
             extensions: Extensions::new(),
             same_origin: true,
             credentials_ok: true,
-            schedule: options.schedule.unwrap_or(config.schedule),
+            schedule,
+            jitter: Jitter::seeded(seed),
             max_polls: options.max_polls.or(config.max_polls),
             max_duration: options.max_duration.or(config.max_duration),
             final_state_via: options.final_state_via.or(config.final_state_via),
@@ -559,7 +568,7 @@ impl Operation {
         let delay = match retry_after::hint(&head.headers, wall) {
             Some(hint) => hint.min(self.config.max_interval),
             None => {
-                let delay = self.schedule.wait(self.unhinted_waits);
+                let delay = self.schedule.wait(self.unhinted_waits, &mut self.jitter);
                 self.unhinted_waits = self.unhinted_waits.saturating_add(1);
                 delay
             }

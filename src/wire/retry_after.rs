@@ -69,7 +69,12 @@ pub struct PollSchedule {
     initial: Duration,
     factor: u32,
     ceiling: Duration,
+    /// Up to this many millionths of each wait are cut at random (0: none).
+    jitter_ppm: u32,
 }
+
+/// Parts per million in a whole.
+const MILLION: u32 = 1_000_000;
 
 impl Default for PollSchedule {
     /// 1 s, doubling, up to 30 s.
@@ -78,6 +83,7 @@ impl Default for PollSchedule {
             initial: Duration::from_secs(1),
             factor: 2,
             ceiling: Duration::from_secs(30),
+            jitter_ppm: 0,
         }
     }
 }
@@ -129,11 +135,44 @@ impl PollSchedule {
             initial,
             factor,
             ceiling,
+            jitter_ppm: 0,
         })
     }
 
-    /// The wait after `n` earlier unhinted waits.
-    pub(crate) fn wait(&self, n: u32) -> Duration {
+    /// Shortens each of these waits by a random part of up to `fraction` of it, so that
+    /// thousands of operations started together do not poll in lockstep. Server hints are never
+    /// jittered: the server asked for that wait. Refused: a fraction that is not in `0.0..=1.0`.
+    /// No jittered wait is shorter than 1 ms. `LroLayerBuilder::jitter_seed` makes the draws
+    /// repeatable in tests.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_lro::PollSchedule;
+    /// let spread = PollSchedule::default().with_jitter(0.5).unwrap();
+    /// # let _ = spread;
+    /// assert!(PollSchedule::default().with_jitter(1.5).is_err());
+    /// assert!(PollSchedule::default().with_jitter(f64::NAN).is_err());
+    /// ```
+    pub fn with_jitter(mut self, fraction: f64) -> Result<Self, ConfigError> {
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(ConfigError::new(
+                "the poll schedule's jitter must be a fraction from 0.0 to 1.0",
+            ));
+        }
+        // In range, so the product is a whole number of millionths that fits a u32.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ppm = (fraction * f64::from(MILLION)).round() as u32;
+        self.jitter_ppm = ppm.min(MILLION);
+        Ok(self)
+    }
+
+    /// True when waits are jittered.
+    pub(crate) fn is_jittered(&self) -> bool {
+        self.jitter_ppm > 0
+    }
+
+    /// The wait after `n` earlier unhinted waits, shortened by the jitter drawn from `rng`.
+    pub(crate) fn wait(&self, n: u32, rng: &mut Jitter) -> Duration {
         let mut d = self.initial;
         for _ in 0..n {
             if d >= self.ceiling {
@@ -141,7 +180,47 @@ impl PollSchedule {
             }
             d = d.saturating_mul(self.factor);
         }
-        d.min(self.ceiling)
+        let d = d.min(self.ceiling);
+        if self.jitter_ppm == 0 {
+            return d;
+        }
+        // cut = d × jitter × u, with u a uniform 32-bit fraction; in u128 nanoseconds.
+        let u = u128::from(rng.next() >> 32);
+        let cut = d
+            .as_nanos()
+            .saturating_mul(u128::from(self.jitter_ppm))
+            .saturating_mul(u)
+            .checked_shr(32)
+            .and_then(|c| c.checked_div(u128::from(MILLION)))
+            .unwrap_or_default();
+        let cut = Duration::from_nanos(u64::try_from(cut).unwrap_or(u64::MAX));
+        d.saturating_sub(cut).max(Duration::from_millis(1))
+    }
+}
+
+/// Draws for jittered waits (SplitMix64: fast, well spread, no cryptographic strength needed).
+#[derive(Debug, Clone)]
+pub(crate) struct Jitter(u64);
+
+impl Jitter {
+    pub(crate) fn seeded(seed: u64) -> Jitter {
+        Jitter(seed)
+    }
+
+    /// A seed no other operation of this process is likely to share.
+    pub(crate) fn fresh_seed() -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 }
 
@@ -207,14 +286,45 @@ mod tests {
     #[test]
     fn schedule_doubles_to_its_ceiling() {
         let s = PollSchedule::default();
-        let waits: Vec<u64> = (0..8).map(|n| s.wait(n).as_secs()).collect();
+        let rng = &mut Jitter::seeded(0);
+        let waits: Vec<u64> = (0..8).map(|n| s.wait(n, rng).as_secs()).collect();
         assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
-        assert_eq!(s.wait(u32::MAX), Duration::from_secs(30));
+        assert_eq!(s.wait(u32::MAX, rng), Duration::from_secs(30));
         let f = PollSchedule::fixed(Duration::from_millis(10)).unwrap();
-        assert_eq!(f.wait(5), Duration::from_millis(10));
+        assert_eq!(f.wait(5, rng), Duration::from_millis(10));
         assert!(
             PollSchedule::exponential(Duration::from_secs(1), 0, Duration::from_secs(2)).is_err()
         );
+    }
+
+    #[test]
+    fn jitter_spreads_waits_within_bounds_and_repeats_under_a_seed() {
+        let s = PollSchedule::default().with_jitter(0.5).unwrap();
+        let draws = |seed| {
+            let mut rng = Jitter::seeded(seed);
+            (0..200).map(|_| s.wait(5, &mut rng)).collect::<Vec<_>>()
+        };
+        let waits = draws(42);
+        assert_eq!(waits, draws(42), "the same seed, the same waits");
+        assert_ne!(waits, draws(43));
+        assert!(waits
+            .iter()
+            .all(|w| *w > Duration::from_secs(15) && *w <= Duration::from_secs(30)));
+        let spread = waits
+            .iter()
+            .max()
+            .unwrap()
+            .saturating_sub(*waits.iter().min().unwrap());
+        assert!(
+            spread > Duration::from_secs(10),
+            "spread over the range: {spread:?}"
+        );
+        let full = PollSchedule::fixed(Duration::from_millis(2))
+            .unwrap()
+            .with_jitter(1.0)
+            .unwrap();
+        let mut rng = Jitter::seeded(1);
+        assert!((0..1000).all(|_| full.wait(0, &mut rng) >= Duration::from_millis(1)));
     }
 
     proptest::proptest! {
@@ -241,7 +351,7 @@ mod tests {
         fn schedule_stays_within_bounds(initial in 1u64..10_000, factor in 1u32..10, extra in 0u64..100_000, n in 0u32..1000) {
             let s = PollSchedule::exponential(
                 Duration::from_millis(initial), factor, Duration::from_millis(initial + extra)).unwrap();
-            let w = s.wait(n);
+            let w = s.wait(n, &mut Jitter::seeded(7));
             proptest::prop_assert!(w >= Duration::from_millis(initial) && w <= Duration::from_millis(initial + extra));
         }
     }

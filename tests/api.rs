@@ -1,0 +1,151 @@
+//! What a tower user reaches for: the first response in `LroInfo`, jitter for many operations
+//! at once, a test-constructible `LroPoll`, and the error's detail. Paused time throughout.
+
+mod attack;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use attack::*;
+use http::StatusCode;
+use tokio::time::Instant;
+use tower::{Layer, ServiceExt};
+use tower_lro::{LroError, LroInfo, LroLayer, PollSchedule};
+
+#[tokio::test(start_paused = true)]
+async fn the_first_response_is_kept_in_lro_info() {
+    let (svc, _log) = server(|n, _| match n {
+        0 => respond(
+            201,
+            &[
+                ("azure-asyncoperation", "https://management.azure.com/ops/1"),
+                ("x-ms-request-id", "req-42"),
+            ],
+            body(&[br#"{"properties":{"provisioningState":"Creating"}}"#]),
+        ),
+        1 => respond(200, &[], body(&[br#"{"status":"Succeeded"}"#])),
+        _ => respond(200, &[], body(&[br#"{"name":"t1"}"#])),
+    });
+    let response = LroLayer::new()
+        .layer(svc)
+        .oneshot(call("PUT", "/things/t1"))
+        .await
+        .unwrap();
+    let info = response.extensions().get::<LroInfo>().unwrap();
+    assert_eq!(info.initial_status(), Some(StatusCode::CREATED));
+    let initial = info.initial_headers().unwrap();
+    assert_eq!(initial["x-ms-request-id"], "req-42");
+    assert!(initial.contains_key("azure-asyncoperation"));
+}
+
+/// When each of `k` operations (POST 202 with a monitor, no hint) made its first poll, as
+/// offsets from the start, in operation order.
+async fn first_polls(schedule: PollSchedule, seed: u64, k: usize) -> Vec<Duration> {
+    let (svc, log) = server(|_, req| {
+        if req.method() == "POST" {
+            let id = req.uri().path().trim_start_matches("/act/").to_owned();
+            let monitor = format!("https://management.azure.com/ops/{id}");
+            respond(
+                202,
+                &[("azure-asyncoperation", monitor.as_str())],
+                body(&[]),
+            )
+        } else {
+            respond(200, &[], body(&[br#"{"status":"Succeeded"}"#]))
+        }
+    });
+    let service = LroLayer::builder()
+        .schedule(schedule)
+        .jitter_seed(seed)
+        .build()
+        .unwrap()
+        .layer(svc);
+    let start = Instant::now();
+    // Started one after another, so that operation n draws the same jitter in every run.
+    let mut calls = Vec::new();
+    for i in 0..k {
+        let call = service.clone().oneshot(call("POST", &format!("/act/{i}")));
+        calls.push(tokio::spawn(call));
+        tokio::task::yield_now().await;
+    }
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    let log = log.lock().unwrap();
+    (0..k)
+        .map(|i| {
+            let path = format!("/ops/{i}");
+            let poll = log.iter().find(|r| r.uri.path() == path).expect("a poll");
+            poll.at - start
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_spreads_operations_started_together_and_repeats_under_a_seed() {
+    let lockstep = first_polls(PollSchedule::default(), 1, 50).await;
+    assert!(lockstep.iter().all(|d| *d == Duration::from_secs(1)));
+
+    let jittered = PollSchedule::default().with_jitter(0.5).unwrap();
+    let spread = first_polls(jittered, 1, 50).await;
+    let distinct: BTreeSet<_> = spread.iter().collect();
+    assert!(
+        distinct.len() >= 45,
+        "{} distinct first polls",
+        distinct.len()
+    );
+    assert!(spread
+        .iter()
+        .all(|d| *d >= Duration::from_millis(500) && *d <= Duration::from_secs(1)));
+    assert_eq!(
+        spread,
+        first_polls(jittered, 1, 50).await,
+        "same seed, same waits"
+    );
+    assert_ne!(spread, first_polls(jittered, 2, 50).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_hints_are_never_jittered() {
+    let (svc, log) = server(|n, _| match n {
+        0 => respond(
+            202,
+            &[
+                ("azure-asyncoperation", "https://management.azure.com/ops/1"),
+                ("retry-after", "7"),
+            ],
+            body(&[]),
+        ),
+        _ => respond(200, &[], body(&[br#"{"status":"Succeeded"}"#])),
+    });
+    let service = LroLayer::builder()
+        .schedule(PollSchedule::default().with_jitter(1.0).unwrap())
+        .build()
+        .unwrap()
+        .layer(svc);
+    let start = Instant::now();
+    service.oneshot(call("POST", "/act")).await.unwrap();
+    assert_eq!(log.lock().unwrap()[1].at - start, Duration::from_secs(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_says_what_the_layer_added() {
+    let (svc, _log) = server(|n, _| match n {
+        0 => respond(
+            202,
+            &[("azure-asyncoperation", "https://management.azure.com/ops/1")],
+            body(&[]),
+        ),
+        _ => respond(503, &[], body(&[])),
+    });
+    let service = LroLayer::builder()
+        .max_transient_retries(1)
+        .build()
+        .unwrap()
+        .layer(svc);
+    let Err(e) = service.oneshot(call("POST", "/act")).await else {
+        panic!("expected an error")
+    };
+    let lro = e.downcast_ref::<LroError>().unwrap();
+    assert_eq!(lro.detail(), Some("2 transient answers in a row"));
+}
