@@ -39,6 +39,7 @@ pub(crate) struct Config {
     /// With a seed, each operation's jitter draws follow from it and the operation's number.
     pub(crate) jitter_seed: Option<u64>,
     pub(crate) operations: Arc<AtomicU64>,
+    pub(crate) origin_form_scheme: Option<http::uri::Scheme>,
 }
 
 impl Config {
@@ -72,6 +73,7 @@ impl Default for Config {
             on_progress: None,
             jitter_seed: None,
             operations: Arc::default(),
+            origin_form_scheme: None,
         }
     }
 }
@@ -332,6 +334,22 @@ impl LroLayerBuilder {
     /// ```
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.config.jitter_seed = Some(seed);
+        self
+    }
+
+    /// Resolve operations of origin-form requests too: a URI with a path but no scheme or
+    /// authority, as hyper's connection-level `SendRequest` takes, is read as
+    /// `scheme://<Host header><path>`. Its polls go out the same way (the path, and the
+    /// authority in `Host`), and only to its own origin, since such a service is bound to one
+    /// connection. Without this setting (the default), or without a `Host` header, such requests
+    /// pass through untouched: the layer has no origin to hold polls to.
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().origin_form_scheme(http::uri::Scheme::HTTPS);
+    /// # let _ = b;
+    /// ```
+    pub fn origin_form_scheme(mut self, scheme: http::uri::Scheme) -> Self {
+        self.config.origin_form_scheme = Some(scheme);
         self
     }
 

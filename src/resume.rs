@@ -43,6 +43,7 @@ pub struct ResumeToken {
     pub(crate) location: Option<String>,
     pub(crate) final_get: bool,
     pub(crate) polls: u32,
+    pub(crate) origin_form: bool,
 }
 
 /// The token format this build writes and reads.
@@ -61,6 +62,8 @@ struct Wire {
     location: Option<String>,
     final_get: bool,
     polls: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    origin_form: bool,
 }
 
 #[cfg(feature = "serde")]
@@ -82,6 +85,7 @@ impl TryFrom<Wire> for ResumeToken {
             location: w.location,
             final_get: w.final_get,
             polls: w.polls,
+            origin_form: w.origin_form,
         })
     }
 }
@@ -98,6 +102,7 @@ impl From<ResumeToken> for Wire {
             location: t.location,
             final_get: t.final_get,
             polls: t.polls,
+            origin_form: t.origin_form,
         }
     }
 }
@@ -112,6 +117,7 @@ impl fmt::Debug for ResumeToken {
             .field("location", &self.location.as_deref().map(redact_raw))
             .field("final_get", &self.final_get)
             .field("polls", &self.polls)
+            .field("origin_form", &self.origin_form)
             .finish()
     }
 }
@@ -169,6 +175,16 @@ impl ResumeToken {
     /// ```
     pub fn is_final_get(&self) -> bool {
         self.final_get
+    }
+
+    /// True when the operation's requests go out origin-form (see
+    /// [`LroLayerBuilder::origin_form_scheme`](crate::LroLayerBuilder::origin_form_scheme)).
+    ///
+    /// ```
+    /// # fn f(t: &tower_lro::ResumeToken) { let _o: bool = t.is_origin_form(); }
+    /// ```
+    pub fn is_origin_form(&self) -> bool {
+        self.origin_form
     }
 
     /// Polls made by every run so far (reported only: a resumed run has its own `max_polls`).

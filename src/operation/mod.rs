@@ -137,6 +137,9 @@ pub(crate) struct Operation {
     same_origin: bool,
     /// False for good once credentials were stripped for an allowed foreign origin.
     credentials_ok: bool,
+    /// The caller sent origin-form (path only, authority in `Host`): so do its polls, and its
+    /// service is bound to one origin.
+    origin_form: bool,
     schedule: PollSchedule,
     jitter: Jitter,
     max_polls: Option<u32>,
@@ -189,8 +192,16 @@ impl Operation {
         if options.is_some_and(|o| o.opt_out) {
             return None;
         }
-        let orig = Target::from_request(req.uri())?;
+        let (orig, origin_form) = match Target::from_request(req.uri()) {
+            Some(orig) => (orig, false),
+            None => {
+                let scheme = config.origin_form_scheme.as_ref()?;
+                let host = req.headers().get(http::header::HOST)?;
+                (Target::from_origin_form(req.uri(), host, scheme)?, true)
+            }
+        };
         let mut op = Operation::new(verb, orig, config, options, now);
+        op.origin_form = origin_form;
         op.version = req.version();
         op.headers = url::poll_headers(req.headers());
         op.extensions = req.extensions().clone();
@@ -253,6 +264,7 @@ impl Operation {
         op.location = location.map(Ok);
         op.monitor = token.monitor;
         op.earlier_polls = token.polls.min(MAX_EARLIER_POLLS);
+        op.origin_form = token.origin_form;
         op.phase = if token.final_get {
             Phase::Final
         } else {
@@ -292,6 +304,7 @@ impl Operation {
             extensions: Extensions::new(),
             same_origin: true,
             credentials_ok: true,
+            origin_form: false,
             schedule,
             jitter: Jitter::seeded(seed),
             max_polls: options.max_polls.or(config.max_polls),
@@ -352,9 +365,20 @@ impl Operation {
     pub(crate) fn request<B: Default>(&self) -> Request<B> {
         let mut req = Request::new(B::default());
         *req.method_mut() = Method::GET;
-        *req.uri_mut() = self.target.uri.clone();
         *req.version_mut() = self.version;
         *req.headers_mut() = self.headers.clone();
+        if self.origin_form {
+            // As the caller's request was: the path here, the authority in `Host`.
+            let path = self.target.uri.path_and_query();
+            *req.uri_mut() = path.map_or_else(http::Uri::default, |p| http::Uri::from(p.clone()));
+            if let Some(authority) = self.target.uri.authority() {
+                if let Ok(host) = http::HeaderValue::from_str(authority.as_str()) {
+                    req.headers_mut().insert(http::header::HOST, host);
+                }
+            }
+        } else {
+            *req.uri_mut() = self.target.uri.clone();
+        }
         if self.same_origin {
             *req.extensions_mut() = self.extensions.clone();
         }
@@ -397,6 +421,7 @@ impl Operation {
                 .map(|t| t.uri.to_string()),
             final_get: self.phase == Phase::Final,
             polls: self.earlier_polls.saturating_add(self.polls),
+            origin_form: self.origin_form,
         }
     }
 
@@ -527,6 +552,15 @@ impl Operation {
         let admission = url::admit(&self.orig.uri, &self.config.allowed, &self.target.uri);
         match admission {
             Admission::SameOrigin => self.same_origin = true,
+            Admission::Allowed { .. } if self.origin_form => {
+                let detail = "an origin-form request's service reaches only its own origin";
+                let kind = ErrorKind::CrossOriginPollingUrl;
+                let error = match reply {
+                    Some(reply) => self.response_error(kind, reply),
+                    None => self.error(kind, now),
+                };
+                return Err(error.with_detail(detail));
+            }
             Admission::Allowed { credentials } => {
                 if !credentials {
                     // Stripped for good: a later same-origin poll does not bring them back.

@@ -246,6 +246,7 @@ fn token(original: &str, url: &str, location: Option<&str>, polls: u32) -> Resum
         location: location.map(str::to_owned),
         final_get: false,
         polls,
+        origin_form: false,
     }
 }
 

@@ -20,6 +20,27 @@ impl Target {
         is_http(uri).then(|| Target { uri: uri.clone() })
     }
 
+    /// An origin-form request's URI (a path and query, no scheme or authority) made absolute
+    /// with `scheme` and the authority its `Host` header names.
+    pub(crate) fn from_origin_form(
+        uri: &Uri,
+        host: &HeaderValue,
+        scheme: &http::uri::Scheme,
+    ) -> Option<Target> {
+        if uri.scheme().is_some() || uri.authority().is_some() {
+            return None;
+        }
+        let authority = http::uri::Authority::try_from(host.as_bytes()).ok()?;
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let uri = Uri::builder()
+            .scheme(scheme.clone())
+            .authority(authority)
+            .path_and_query(path)
+            .build()
+            .ok()?;
+        Target::from_request(&uri)
+    }
+
     /// Resolves a header (or body) value against `base` (RFC 3986). `None` when it is empty,
     /// unparseable, or not http(s) with a host.
     pub(crate) fn resolve(base: &Uri, raw: &str) -> Option<Target> {
