@@ -6,7 +6,8 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http::{response, HeaderMap, Request, Response, StatusCode};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::{response, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
@@ -437,6 +438,19 @@ fn finish<S, B: Body>(
             }
             head.extensions.insert(run.operation.info());
             Step::Ready(Ok(Response::from_parts(head, body())))
+        }
+        Next::ReturnJson(json) => {
+            // The monitor's head, describing its new body: the member, as JSON.
+            head.status = StatusCode::OK;
+            for name in [CONTENT_ENCODING, TRANSFER_ENCODING] {
+                head.headers.remove(name);
+            }
+            head.headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            head.headers
+                .insert(CONTENT_LENGTH, HeaderValue::from(json.len()));
+            head.extensions.insert(run.operation.info());
+            Step::Ready(Ok(Response::from_parts(head, LroBody::replay(json, None))))
         }
         Next::ReturnNoContent => {
             let mut response = Response::new(LroBody::empty());

@@ -40,6 +40,7 @@ pub(crate) struct Config {
     pub(crate) jitter_seed: Option<u64>,
     pub(crate) operations: Arc<AtomicU64>,
     pub(crate) origin_form_scheme: Option<http::uri::Scheme>,
+    pub(crate) inline_result: bool,
 }
 
 impl Config {
@@ -74,6 +75,7 @@ impl Default for Config {
             jitter_seed: None,
             operations: Arc::default(),
             origin_form_scheme: None,
+            inline_result: false,
         }
     }
 }
@@ -317,6 +319,21 @@ impl LroLayerBuilder {
     /// ```
     pub fn add_api_version(mut self, yes: bool) -> Self {
         self.config.add_api_version = yes;
+        self
+    }
+
+    /// When the result is a status monitor's own last response (a POST with
+    /// `final-state-via: operation-location`, as Azure data-plane actions defined with TypeSpec
+    /// finish), hand over its `result` member as the body of a `200 OK` with
+    /// `Content-Type: application/json`; without a `result` member, a `204 No Content`
+    /// (default off: the whole monitor body). Go's SDK calls this the result path.
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().inline_result(true);
+    /// # let _ = b;
+    /// ```
+    pub fn inline_result(mut self, yes: bool) -> Self {
+        self.config.inline_result = yes;
         self
     }
 

@@ -66,6 +66,7 @@ pub struct LroOptions {
     pub(crate) max_duration: Option<Duration>,
     pub(crate) schedule: Option<PollSchedule>,
     pub(crate) on_progress: Option<OnProgress>,
+    pub(crate) inline_result: Option<bool>,
 }
 
 impl LroOptions {
@@ -133,6 +134,22 @@ impl LroOptions {
     /// ```
     pub fn schedule(mut self, schedule: PollSchedule) -> Self {
         self.schedule = Some(schedule);
+        self
+    }
+
+    /// For this request, hand over a terminal status monitor's `result` member rather than the
+    /// whole monitor body (see
+    /// [`LroLayerBuilder::inline_result`](crate::LroLayerBuilder::inline_result)).
+    ///
+    /// ```
+    /// use tower_lro::{FinalStateVia, LroOptions};
+    /// let o = LroOptions::new()
+    ///     .final_state_via(FinalStateVia::OperationLocation)
+    ///     .inline_result(true);
+    /// # let _ = o;
+    /// ```
+    pub fn inline_result(mut self, yes: bool) -> Self {
+        self.inline_result = Some(yes);
         self
     }
 

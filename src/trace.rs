@@ -34,7 +34,7 @@ impl Trace {
                     "lro poll scheduled"
                 );
             }
-            Next::Return { .. } | Next::ReturnNoContent => {
+            Next::Return { .. } | Next::ReturnNoContent | Next::ReturnJson(_) => {
                 if let Some(span) = &self.span {
                     tracing::debug!(parent: span, status, word = op.status_word(), polls = op.polls(), "lro resolved");
                 }

@@ -149,3 +149,80 @@ async fn an_error_says_what_the_layer_added() {
     let lro = e.downcast_ref::<LroError>().unwrap();
     assert_eq!(lro.detail(), Some("2 transient answers in a row"));
 }
+
+/// A TypeSpec data-plane action: POST 202 with an Operation-Location whose last answer holds
+/// the result.
+fn action_server(last: &'static [u8]) -> (Server, Log) {
+    server(move |n, _| match n {
+        0 => respond(
+            202,
+            &[("operation-location", "https://management.azure.com/ops/7")],
+            body(&[]),
+        ),
+        1 => respond(200, &[], body(&[br#"{"status":"Running"}"#])),
+        _ => respond(
+            200,
+            &[
+                ("content-type", "application/json"),
+                ("x-ms-request-id", "r7"),
+            ],
+            body(&[last]),
+        ),
+    })
+}
+
+async fn text(response: http::Response<tower_lro::LroBody<TestBody>>) -> String {
+    use http_body_util::BodyExt;
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn inline_results_hand_over_the_monitors_result_member() {
+    use tower_lro::{FinalStateVia, LroOptions};
+    let done = br#"{"id":"7","status":"Succeeded","result":{"text":"hola","n":[1,2]}}"#;
+
+    // Default: the whole monitor body.
+    let (svc, _log) = action_server(done);
+    let layer = LroLayer::builder()
+        .final_state_via(FinalStateVia::OperationLocation)
+        .build()
+        .unwrap();
+    let response = layer
+        .layer(svc)
+        .oneshot(call("POST", "/translate"))
+        .await
+        .unwrap();
+    assert_eq!(text(response).await.as_bytes(), done);
+
+    // Layer-wide: the member as it was written, as JSON.
+    let (svc, _log) = action_server(done);
+    let layer = LroLayer::builder()
+        .final_state_via(FinalStateVia::OperationLocation)
+        .inline_result(true)
+        .build()
+        .unwrap();
+    let response = layer
+        .layer(svc)
+        .oneshot(call("POST", "/translate"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["content-length"], "25");
+    assert_eq!(response.headers()["x-ms-request-id"], "r7");
+    assert!(response.extensions().get::<LroInfo>().is_some());
+    assert_eq!(text(response).await, r#"{"text":"hola","n":[1,2]}"#);
+
+    // Per request, and an operation without a result: 204.
+    let (svc, _log) = action_server(br#"{"status":"Succeeded"}"#);
+    let mut request = call("POST", "/translate");
+    request.extensions_mut().insert(
+        LroOptions::new()
+            .final_state_via(FinalStateVia::OperationLocation)
+            .inline_result(true),
+    );
+    let response = LroLayer::new().layer(svc).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(text(response).await, "");
+}

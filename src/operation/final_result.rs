@@ -1,12 +1,25 @@
 //! Contract §4: where the result is once a status monitor reports success.
 
+use bytes::Bytes;
 use http::StatusCode;
 
-use super::{Next, Operation, Phase, Reply, Verb};
+use super::{Next, Operation, Phase, Reply, Seen, Verb};
 use crate::error::ErrorKind;
 use crate::options::FinalStateVia;
 use crate::wire::status::StatusDoc;
 use crate::wire::url::{redact_raw, Target};
+
+/// The raw JSON of a status monitor body's `result` member (a TypeSpec action's result).
+fn result_member(body: Seen<'_>) -> Option<&str> {
+    #[derive(serde::Deserialize)]
+    struct Monitor<'a> {
+        #[serde(borrow)]
+        result: Option<&'a serde_json::value::RawValue>,
+    }
+    let bytes = body.whole()?;
+    let monitor: Monitor<'_> = serde_json::from_slice(bytes).ok()?;
+    monitor.result.map(|raw| raw.get())
+}
 
 /// Where the result is.
 enum Pick {
@@ -21,6 +34,10 @@ impl Operation {
     /// The status monitor said Succeeded: fetch the result, or return the monitor response.
     pub(super) fn succeeded(&mut self, doc: Option<&StatusDoc<'_>>, reply: Reply<'_>) -> Next {
         match self.pick(doc) {
+            Pick::ThisResponse if self.inline_result => match result_member(reply.body) {
+                Some(json) => Next::ReturnJson(Bytes::copy_from_slice(json.as_bytes())),
+                None => Next::ReturnNoContent,
+            },
             Pick::ThisResponse => {
                 // The caller asked for synchronous semantics: no 201/202 as the result.
                 let status =

@@ -43,6 +43,8 @@ pub(crate) enum Next {
     },
     /// The result is a synthesized `204 No Content`.
     ReturnNoContent,
+    /// The result is this JSON, a status monitor's `result` member, as a `200 OK`.
+    ReturnJson(Bytes),
     Fail(LroError),
 }
 
@@ -145,6 +147,7 @@ pub(crate) struct Operation {
     max_polls: Option<u32>,
     max_duration: Option<Duration>,
     final_state_via: Option<FinalStateVia>,
+    inline_result: bool,
     started: Instant,
     /// `started + max_duration`: nothing runs past it once the first response arrived.
     deadline: Option<Instant>,
@@ -310,6 +313,7 @@ impl Operation {
             max_polls: options.max_polls.or(config.max_polls),
             max_duration: options.max_duration.or(config.max_duration),
             final_state_via: options.final_state_via.or(config.final_state_via),
+            inline_result: options.inline_result.unwrap_or(config.inline_result),
             hooks: [config.on_progress.clone(), options.on_progress.clone()],
             config: config.clone(),
             started: now,
