@@ -128,7 +128,9 @@ impl LroLayer {
     }
 }
 
-impl<S> Layer<S> for LroLayer {
+// `S: Clone` here, where a stack is built, so that a service that cannot be cloned is named at
+// `.layer(..)` / `ServiceBuilder::service(..)`, not at the first call.
+impl<S: Clone> Layer<S> for LroLayer {
     type Service = Lro<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -448,7 +450,10 @@ impl<S> Lro<S> {
     /// let service = tower_lro::Lro::new(client);
     /// # let _ = service;
     /// ```
-    pub fn new(inner: S) -> Self {
+    pub fn new(inner: S) -> Self
+    where
+        S: Clone,
+    {
         LroLayer::new().layer(inner)
     }
 

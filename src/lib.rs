@@ -71,6 +71,51 @@
 //! same-origin policy (tower-http's `SameOrigin`), since the layer cannot see where a redirect
 //! leads.
 //!
+//! **Compressed monitors.** Polls carry the original request's headers, `Accept-Encoding`
+//! included, so a service may answer them compressed: put tower-http's `DecompressionLayer`
+//! below `LroLayer` (it decodes every poll before the layer reads it); without it a compressed
+//! status body is `InvalidStatusBody`.
+//!
+//! # Requirements
+//!
+//! - **A Tokio runtime with the time driver** (`#[tokio::main]`, or a runtime built with
+//!   `enable_time()`): every wait is a `tokio::time` timer. Without the time driver, Tokio
+//!   panics at the first wait.
+//! - **The inner service is `Clone`**: each poll goes through a clone readied for it. A service
+//!   that cannot be cloned is named where the stack is built; wrap it in
+//!   `tower::buffer::Buffer`:
+//!
+//! ```compile_fail,E0277
+//! use tower::Layer;
+//! // A service holding a lock is not `Clone`...
+//! let lock = std::sync::Mutex::new(());
+//! let client = tower::service_fn(move |_: http::Request<String>| {
+//!     let _held = &lock;
+//!     async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) }
+//! });
+//! // ...error[E0277]: the trait bound `ServiceFn<..>: Clone` is not satisfied
+//! let service = tower_lro::LroLayer::new().layer(client);
+//! ```
+//!
+//! - **The request body is `Default`**: polls are GETs with an empty body. With a body type
+//!   without `Default` (a hand-written stream), `service.oneshot(req)` fails with rustc's
+//!   E0599, "`Lro<..>: Service<_>` is not satisfied", because the request type is inferred only
+//!   after the method is chosen; naming the request type shows the reason:
+//!
+//! ```compile_fail,E0277
+//! use tower::{Layer, ServiceExt};
+//! struct Stream; // a request body with no empty value
+//! let client = tower::service_fn(|_: http::Request<Stream>| async {
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+//! });
+//! let service = tower_lro::LroLayer::new().layer(client);
+//! // error[E0277]: the trait bound `Stream: Default` is not satisfied
+//! let call = ServiceExt::<http::Request<Stream>>::oneshot(service, http::Request::new(Stream));
+//! ```
+//!
+//! - **The response body is an `http_body::Body<Data = Bytes>`**, as hyper's and
+//!   http-body-util's are.
+//!
 //! The rules it follows, refined from the Azure Resource Manager async-operation contract after
 //! real traffic, are written down in [`behaviour`], with the reason for each choice where the
 //! Azure SDKs disagree.
