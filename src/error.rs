@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Uri};
 
 use crate::resume::ResumeToken;
-use crate::wire::url::{redact, Redacted};
+use crate::wire::redact::{redact, Redacted};
 
 /// What went wrong with a long-running operation.
 ///

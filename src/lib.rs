@@ -135,6 +135,7 @@
 
 pub mod behaviour;
 mod body;
+mod config;
 mod error;
 mod future;
 mod info;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::info::MonitorKind;
-use crate::wire::url::redact_raw;
+use crate::wire::redact::redact_raw;
 
 /// Where an operation stood: enough to go on polling it with a fresh service through
 /// [`Lro::resume`](crate::Lro::resume).

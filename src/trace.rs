@@ -7,7 +7,7 @@ use http::StatusCode;
 
 use crate::operation::{Next, Operation};
 #[cfg(feature = "tracing")]
-use crate::wire::url::Redacted;
+use crate::wire::redact::Redacted;
 
 /// The span of one operation, opened at its first poll so that pass-through costs nothing.
 #[derive(Debug, Default)]

@@ -6,8 +6,9 @@ use http::StatusCode;
 use super::{Next, Operation, Phase, Reply, Seen, Verb};
 use crate::error::ErrorKind;
 use crate::options::FinalStateVia;
+use crate::wire::redact::redact_raw;
 use crate::wire::status::StatusDoc;
-use crate::wire::url::{redact_raw, Target};
+use crate::wire::url::Target;
 
 /// The raw JSON of a status monitor body's `result` member (a TypeSpec action's result).
 fn result_member(body: Seen<'_>) -> Option<&str> {

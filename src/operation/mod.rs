@@ -15,15 +15,16 @@ use http::header::HeaderMap;
 use http::{response, Extensions, Method, Request, StatusCode, Version};
 use tokio::time::Instant;
 
+use crate::config::Config;
 use crate::error::{ErrorKind, LroError};
 use crate::info::{Initial, LroInfo, LroPoll, MonitorKind};
-use crate::layer::Config;
 use crate::options::{FinalStateVia, LroOptions};
 use crate::progress::{OnProgress, Progress};
 use crate::resume::ResumeToken;
+use crate::wire::redact::Redacted;
 use crate::wire::retry_after::{self, Jitter, PollSchedule};
 use crate::wire::status::{State, StatusDoc};
-use crate::wire::url::{self, Admission, Origin, Redacted, Target};
+use crate::wire::url::{self, Admission, Origin, Target};
 
 /// The wall clock, read only for an HTTP-date `Retry-After`.
 pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;

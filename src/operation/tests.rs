@@ -7,9 +7,9 @@ use http::{Request, Response, StatusCode};
 use tokio::time::Instant;
 
 use super::{Next, Operation, Reply, Seen};
+use crate::config::Config;
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
-use crate::layer::Config;
 use crate::options::{FinalStateVia, LroOptions};
 use crate::wire::url::AllowedOrigin;
 
