@@ -136,6 +136,7 @@
 pub mod behaviour;
 mod body;
 mod config;
+mod dialect;
 mod error;
 mod future;
 mod info;

@@ -281,7 +281,7 @@ fn row5_status_monitor_aao_before_ol_and_malformed_skipped() {
         "",
     );
     h.expect_get(next, AAO, S1);
-    assert_eq!(h.op.monitor, MonitorKind::AzureAsyncOperation);
+    assert_eq!(h.op.facts.monitor, MonitorKind::AzureAsyncOperation);
 
     let mut h = start("POST");
     let next = h.feed(
@@ -293,7 +293,7 @@ fn row5_status_monitor_aao_before_ol_and_malformed_skipped() {
         "",
     );
     h.expect_get(next, ol, S1);
-    assert_eq!(h.op.monitor, MonitorKind::OperationLocation);
+    assert_eq!(h.op.facts.monitor, MonitorKind::OperationLocation);
 
     let mut h = start("POST");
     let next = h.feed(
@@ -335,7 +335,7 @@ fn row6_location_only() {
     let mut h = start("DELETE");
     let next = h.feed(202, &[("location", LOC), ("retry-after", "17")], "");
     h.expect_get(next, LOC, Duration::from_secs(17));
-    assert_eq!(h.op.monitor, MonitorKind::Location);
+    assert_eq!(h.op.facts.monitor, MonitorKind::Location);
     // A 201 without PS polls its Location; with a running PS too.
     let mut h = start("PUT");
     h.poll_ok(201, &[("location", LOC)], "", LOC, S1);
@@ -363,7 +363,7 @@ fn row7_put_patch_without_headers_poll_orig() {
         r#"{"properties":{"provisioningState":"Creating"}}"#,
     );
     h.expect_get(next, ORIG, S1);
-    assert_eq!(h.op.monitor, MonitorKind::ProvisioningState);
+    assert_eq!(h.op.facts.monitor, MonitorKind::ProvisioningState);
     let mut h = start("PATCH");
     h.poll_ok(202, &[], r#"{"provisioningState":"Updating"}"#, ORIG, S1);
     let mut h = start("PUT");

@@ -135,7 +135,7 @@ fn a_location_poll_follows_only_location() {
     let elsewhere = "https://management.azure.com/ops/ignored";
     let next = h.feed(202, &[("azure-asyncoperation", elsewhere)], "");
     h.expect_get(next, LOC, Duration::from_secs(2));
-    assert_eq!(h.op.monitor, MonitorKind::Location);
+    assert_eq!(h.op.facts.monitor, MonitorKind::Location);
 }
 
 #[test]

@@ -1,0 +1,22 @@
+//! Azure Resource Manager and Azure-style REST APIs: the behaviour page's §1–§4.
+
+mod detect;
+mod final_result;
+mod monitor;
+
+pub(crate) use detect::{body_cap, start};
+pub(crate) use monitor::{poll_body_cap, read};
+
+use crate::error::ErrorKind;
+use crate::wire::status::State;
+
+use super::Verdict;
+
+/// A terminal Failed or Canceled word: the operation's own failure.
+fn ended(state: State) -> Verdict {
+    Verdict::fail(if state == State::Canceled {
+        ErrorKind::OperationCanceled
+    } else {
+        ErrorKind::OperationFailed
+    })
+}

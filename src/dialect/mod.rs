@@ -1,0 +1,276 @@
+//! Dialects: the rules of one family of APIs, answering three questions about a response.
+//!
+//! - **start**: does this first response start an operation of mine, and what is polled?
+//! - **read**: what does this poll response say: running, done, failed?
+//! - **result**: after success, which response is the caller's?
+//!
+//! A dialect reads plain data ([`Reply`], [`Facts`], [`Rules`]) and returns a [`Verdict`]; the
+//! operation machine turns verdicts into waits, requests and errors, and keeps everything the
+//! dialects share (limits, the deadline, the origin rule, credentials, transient retries,
+//! progress, resume tokens). Dialects import only this module and `wire/`.
+
+pub(crate) mod azure;
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{response, Method, StatusCode, Uri};
+use tokio::time::Instant;
+
+use crate::error::ErrorKind;
+use crate::info::MonitorKind;
+use crate::options::FinalStateVia;
+use crate::wire::status::StatusDoc;
+use crate::wire::url::Target;
+
+/// The wall clock, read only for an HTTP-date `Retry-After`.
+pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;
+
+/// One response, as the driver feeds it to the operation.
+#[derive(Clone, Copy)]
+pub(crate) struct Reply<'a> {
+    pub(crate) head: &'a response::Parts,
+    pub(crate) body: Seen<'a>,
+    pub(crate) now: Instant,
+    pub(crate) wall: Wall<'a>,
+}
+
+/// A response body as far as the driver read it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Seen<'a> {
+    /// Not read (no rule needed it).
+    Unread,
+    /// The whole body.
+    Whole(&'a [u8]),
+    /// The body is longer than the cap (or failed); these are its first bytes.
+    Partial(&'a [u8]),
+}
+
+impl<'a> Seen<'a> {
+    pub(crate) fn whole(self) -> Option<&'a [u8]> {
+        match self {
+            Seen::Whole(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        match self {
+            Seen::Whole(b) | Seen::Partial(b) => b,
+            Seen::Unread => &[],
+        }
+    }
+
+    /// The body's JSON status document, when it was read whole and is a JSON object.
+    pub(crate) fn doc(self) -> StatusDoc<'a> {
+        self.whole()
+            .and_then(|b| StatusDoc::parse(b).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// The methods that can start an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Put,
+    Patch,
+    Post,
+    Delete,
+}
+
+impl Verb {
+    pub(crate) fn of(method: &Method) -> Option<Verb> {
+        match *method {
+            Method::PUT => Some(Verb::Put),
+            Method::PATCH => Some(Verb::Patch),
+            Method::POST => Some(Verb::Post),
+            Method::DELETE => Some(Verb::Delete),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Verb::Put => "PUT",
+            Verb::Patch => "PATCH",
+            Verb::Post => "POST",
+            Verb::Delete => "DELETE",
+        }
+    }
+
+    pub(crate) fn writes_resource(self) -> bool {
+        matches!(self, Verb::Put | Verb::Patch)
+    }
+}
+
+/// Statuses worth the same request again after a wait.
+pub(crate) fn is_transient(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// The latest `Location` header seen: usable, or present but unusable (an error only if a
+/// rule needs it).
+pub(crate) type SeenLocation = Option<Result<Target, String>>;
+
+/// The settings the rules read, copied from the layer's configuration and the request's
+/// options when the operation starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules {
+    pub(crate) inspect_cap: usize,
+    pub(crate) body_cap: usize,
+    pub(crate) require_monitor_on_202: bool,
+    pub(crate) any_404_after_delete: bool,
+    pub(crate) add_api_version: bool,
+    pub(crate) final_state_via: Option<FinalStateVia>,
+    pub(crate) inline_result: bool,
+}
+
+/// What the rules know and update about one operation.
+#[derive(Debug)]
+pub(crate) struct Facts {
+    pub(crate) verb: Verb,
+    /// The original request's URL.
+    pub(crate) orig: Target,
+    pub(crate) monitor: MonitorKind,
+    /// The monitor's URL; `target` is where the next request goes (the monitor or the result).
+    pub(crate) monitor_uri: Uri,
+    pub(crate) target: Target,
+    pub(crate) location: SeenLocation,
+    pub(crate) status_word: Option<String>,
+    pub(crate) percent_complete: Option<f64>,
+    pub(crate) gone_on_404: bool,
+}
+
+impl Facts {
+    pub(crate) fn new(verb: Verb, orig: Target) -> Facts {
+        Facts {
+            verb,
+            target: orig.clone(),
+            monitor_uri: orig.uri.clone(),
+            orig,
+            monitor: MonitorKind::ProvisioningState,
+            location: None,
+            status_word: None,
+            percent_complete: None,
+            gone_on_404: false,
+        }
+    }
+
+    /// Remembers what a status body said, for progress and the extension; the word is copied
+    /// only when it changes.
+    pub(crate) fn note(&mut self, word: Option<&str>, doc: &StatusDoc<'_>) {
+        if let Some(word) = word {
+            if self.status_word.as_deref() != Some(word) {
+                self.status_word = Some(word.to_owned());
+            }
+        }
+        if doc.percent_complete.is_some() {
+            self.percent_complete = doc.percent_complete;
+        }
+    }
+
+    /// Remembers the latest `Location`, or its unusable value. A relative value resolves
+    /// against the URL that answered it (`self.target`).
+    pub(crate) fn note_location(&mut self, headers: &http::HeaderMap, rules: &Rules) {
+        let Some(value) = headers.get(http::header::LOCATION) else {
+            return;
+        };
+        self.location = Some(
+            Target::first_in(&self.target.uri, headers, http::header::LOCATION)
+                .map(|t| self.for_request(t, rules))
+                .ok_or_else(|| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+        );
+    }
+
+    /// Watches the operation through `kind` at `target` from now on.
+    pub(crate) fn watch(&mut self, kind: MonitorKind, target: Target, rules: &Rules) {
+        let target = self.for_request(target, rules);
+        self.monitor = kind;
+        self.monitor_uri = target.uri.clone();
+        self.target = target;
+    }
+
+    /// Applies the api-version option to a monitor or result URL.
+    pub(crate) fn for_request(&self, target: Target, rules: &Rules) -> Target {
+        if rules.add_api_version {
+            target.with_api_version_of(&self.orig.uri)
+        } else {
+            target
+        }
+    }
+}
+
+/// What a dialect makes of a response.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// Not an operation (of this dialect): hand the response over untouched.
+    PassThrough,
+    /// Running: wait, then GET `Facts::target` (which the dialect may have moved).
+    Poll,
+    /// Done: this response is the result, with this status when it changes.
+    Result { status: Option<StatusCode> },
+    /// Done: the result is a GET of this URL.
+    Fetch(Target),
+    /// Done: the result is a synthesized `204 No Content`.
+    NoContent,
+    /// Done: the result is this JSON as a `200 OK`.
+    Json(Bytes),
+    /// An error, with the response it came from.
+    Fail {
+        kind: ErrorKind,
+        detail: Option<String>,
+    },
+}
+
+impl Verdict {
+    pub(crate) fn fail(kind: ErrorKind) -> Verdict {
+        Verdict::Fail { kind, detail: None }
+    }
+
+    pub(crate) fn fail_because(kind: ErrorKind, detail: impl Into<String>) -> Verdict {
+        Verdict::Fail {
+            kind,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+/// The built-in dialects. An operation's dialect is chosen once, on its first response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Azure Resource Manager and Azure-style REST APIs (the behaviour page, §1–§4).
+    Azure,
+}
+
+impl Dialect {
+    /// How much of the first response's body to read; `None` leaves it unread.
+    pub(crate) fn body_cap(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<usize> {
+        azure::body_cap(rules, facts, head)
+    }
+
+    /// The dialect of an operation, and what its first response means.
+    pub(crate) fn start(
+        rules: &Rules,
+        facts: &mut Facts,
+        reply: Reply<'_>,
+    ) -> (Option<Dialect>, Verdict) {
+        match azure::start(rules, facts, reply) {
+            Verdict::PassThrough => (None, Verdict::PassThrough),
+            verdict => (Some(Dialect::Azure), verdict),
+        }
+    }
+
+    /// How much of a poll response's body to read.
+    pub(crate) fn poll_body_cap(self, rules: &Rules, facts: &Facts) -> usize {
+        match self {
+            Dialect::Azure => azure::poll_body_cap(rules, facts),
+        }
+    }
+
+    /// What a poll response (not a transient one) says.
+    pub(crate) fn read(self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        match self {
+            Dialect::Azure => azure::read(rules, facts, reply),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Errors that keep what the operation knew: the last response, progress and a resume token.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::response;
+use tokio::time::Instant;
+
+use super::{Operation, Phase};
+use crate::dialect::{Reply, Seen};
+use crate::error::{ErrorKind, LroError};
+use crate::wire::status::StatusDoc;
+
+impl Operation {
+    /// An error of the inner service (or of a body it produced). The original request's own
+    /// errors pass through unchanged; once polling started they become `PollFailed` or
+    /// `FinalGetFailed` with the inner error as `source()`, so the monitor URL and the resume
+    /// token are not lost with them.
+    pub(crate) fn service_error(&self, error: tower::BoxError, now: Instant) -> tower::BoxError {
+        let kind = match self.phase {
+            Phase::Initial => return error,
+            Phase::Polling => ErrorKind::PollFailed,
+            Phase::Final => ErrorKind::FinalGetFailed,
+        };
+        let detail = format!("the inner service failed: {error}");
+        Box::new(self.error(kind, now).with_detail(detail).with_source(error))
+    }
+
+    /// The deadline passed: `TimedOut` with the last response received, if any.
+    pub(crate) fn deadline_passed(
+        &self,
+        last: Option<(&response::Parts, &[u8])>,
+        now: Instant,
+    ) -> LroError {
+        let detail = format!(
+            "max_duration {:?} reached",
+            self.max_duration.unwrap_or_default()
+        );
+        let error = match last {
+            Some((head, body)) => self.response_error(
+                ErrorKind::TimedOut,
+                Reply {
+                    head,
+                    body: Seen::Partial(body),
+                    now,
+                    wall: &SystemTime::now,
+                },
+            ),
+            None => self.error(ErrorKind::TimedOut, now),
+        };
+        error.with_detail(detail)
+    }
+
+    /// An error at the current URL, with the progress made so far.
+    pub(super) fn error(&self, kind: ErrorKind, now: Instant) -> LroError {
+        LroError::new(kind)
+            .with_progress(
+                Some(self.facts.monitor_uri.clone()),
+                self.polls,
+                now.saturating_duration_since(self.started),
+            )
+            .with_resume(self.token())
+    }
+
+    /// An error that keeps the response it came from, with the service's code and message.
+    pub(super) fn response_error(&self, kind: ErrorKind, reply: Reply<'_>) -> LroError {
+        let Reply {
+            head, body, now, ..
+        } = reply;
+        let bytes = body.bytes();
+        let doc = StatusDoc::parse(bytes).unwrap_or_default();
+        let (code, message) = doc.code_and_message();
+        self.error(kind, now)
+            .with_service_error(code, message)
+            .with_response(
+                head.status,
+                head.headers.clone(),
+                Bytes::copy_from_slice(bytes),
+            )
+    }
+}

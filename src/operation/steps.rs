@@ -1,0 +1,200 @@
+//! From a response to the next step: the dialect's verdict, then the shared rules (waits,
+//! limits, the deadline, the origin rule, transient retries).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Next, Operation, Phase};
+use crate::dialect::{is_transient, Dialect, Reply, Verdict};
+use crate::error::{ErrorKind, LroError};
+use crate::info::Initial;
+use crate::wire::redact::Redacted;
+use crate::wire::retry_after;
+use crate::wire::url::{self, Admission, Target};
+
+impl Operation {
+    /// Reads one response and decides the next step.
+    pub(crate) fn on_response(&mut self, reply: Reply<'_>) -> Next {
+        match (self.phase, self.dialect) {
+            (Phase::Initial, _) | (_, None) => self.on_initial(reply),
+            (Phase::Polling, Some(dialect)) => self.on_poll(dialect, reply),
+            (Phase::Final, _) => self.on_final(reply),
+        }
+    }
+
+    fn on_initial(&mut self, reply: Reply<'_>) -> Next {
+        let (dialect, verdict) = Dialect::start(&self.rules, &mut self.facts, reply);
+        let Some(dialect) = dialect else {
+            return Next::PassThrough;
+        };
+        self.dialect = Some(dialect);
+        self.initial = Some(Initial {
+            status: reply.head.status,
+            headers: Arc::new(reply.head.headers.clone()),
+        });
+        if let Verdict::Poll = verdict {
+            self.phase = Phase::Polling;
+        }
+        self.carry_out(verdict, reply)
+    }
+
+    fn on_poll(&mut self, dialect: Dialect, reply: Reply<'_>) -> Next {
+        if is_transient(reply.head.status) {
+            return self.retry(reply, ErrorKind::PollFailed);
+        }
+        self.transient_in_row = 0;
+        let verdict = dialect.read(&self.rules, &mut self.facts, reply);
+        self.carry_out(verdict, reply)
+    }
+
+    fn on_final(&mut self, reply: Reply<'_>) -> Next {
+        let head = reply.head;
+        if head.status.is_success() {
+            return Next::Return { status: None };
+        }
+        if is_transient(head.status) {
+            return self.retry(reply, ErrorKind::FinalGetFailed);
+        }
+        Next::Fail(self.response_error(ErrorKind::FinalGetFailed, reply))
+    }
+
+    /// Turns a dialect's verdict about `reply` into the next step.
+    fn carry_out(&mut self, verdict: Verdict, reply: Reply<'_>) -> Next {
+        match verdict {
+            Verdict::PassThrough => Next::PassThrough,
+            Verdict::Poll => self.poll(reply),
+            Verdict::Result { status } => Next::Return { status },
+            Verdict::NoContent => Next::ReturnNoContent,
+            Verdict::Json(json) => Next::ReturnJson(json),
+            Verdict::Fetch(target) => {
+                self.final_url = Some(target.uri.clone());
+                self.phase = Phase::Final;
+                self.transient_in_row = 0;
+                match self.aim(target, Some(reply), reply.now) {
+                    Ok(()) => Next::Get {
+                        delay: Duration::ZERO,
+                    },
+                    Err(e) => Next::Fail(e),
+                }
+            }
+            Verdict::Fail { kind, detail } => {
+                let error = self.response_error(kind, reply);
+                Next::Fail(match detail {
+                    Some(detail) => error.with_detail(detail),
+                    None => error,
+                })
+            }
+        }
+    }
+
+    /// Makes `target` the URL of the next request, if the origin rule admits it. Outside the
+    /// final GET, that URL is the monitor.
+    pub(super) fn aim(
+        &mut self,
+        target: Target,
+        reply: Option<Reply<'_>>,
+        now: Instant,
+    ) -> Result<(), LroError> {
+        if self.phase != Phase::Final {
+            self.facts.monitor_uri = target.uri.clone();
+        }
+        self.facts.target = target;
+        self.check_origin(reply, now)
+    }
+
+    /// The origin rule for the URL of the next request; a refusal keeps the response that
+    /// named the URL.
+    fn check_origin(&mut self, reply: Option<Reply<'_>>, now: Instant) -> Result<(), LroError> {
+        let target = &self.facts.target.uri;
+        let refused = match url::admit(&self.facts.orig.uri, &self.config.allowed, target) {
+            Admission::SameOrigin => {
+                self.same_origin = true;
+                return Ok(());
+            }
+            Admission::Allowed { .. } if self.origin_form => {
+                "an origin-form request's service reaches only its own origin".to_owned()
+            }
+            Admission::Allowed { credentials } => {
+                if !credentials {
+                    // Stripped for good: a later same-origin poll does not bring them back.
+                    url::strip_credentials(&mut self.headers);
+                    self.credentials_ok = false;
+                }
+                self.same_origin = false;
+                return Ok(());
+            }
+            Admission::Refused => format!(
+                "{} is not on the origin of {}",
+                Redacted(target),
+                Redacted(&self.facts.orig.uri)
+            ),
+        };
+        let kind = ErrorKind::CrossOriginPollingUrl;
+        let error = match reply {
+            Some(reply) => self.response_error(kind, reply),
+            None => self.error(kind, now),
+        };
+        Err(error.with_detail(refused))
+    }
+
+    /// The next request to the current target, after the hint on `reply` or the schedule.
+    fn poll(&mut self, reply: Reply<'_>) -> Next {
+        let Reply {
+            head, now, wall, ..
+        } = reply;
+        let delay = match retry_after::hint(&head.headers, wall) {
+            Some(hint) => hint.min(self.config.max_interval),
+            None => {
+                let delay = self.schedule.wait(self.unhinted_waits, &mut self.jitter);
+                self.unhinted_waits = self.unhinted_waits.saturating_add(1);
+                delay
+            }
+        };
+        if let Err(e) = self.check_origin(Some(reply), now) {
+            return Next::Fail(e);
+        }
+        // The final GET's transient retries are not polls of the monitor.
+        let counts = self.phase != Phase::Final;
+        if counts && self.max_polls.is_some_and(|max| self.polls >= max) {
+            let detail = format!("{} polls made", self.polls);
+            return Next::Fail(
+                self.response_error(ErrorKind::TimedOut, reply)
+                    .with_detail(detail),
+            );
+        }
+        if let Some(deadline) = self.deadline {
+            // Fail now rather than sleep into the deadline: no request could follow the wait.
+            if now.checked_add(delay).is_none_or(|at| at >= deadline) {
+                let detail = format!(
+                    "the next poll, in {delay:?}, would be past max_duration {:?}",
+                    self.max_duration.unwrap_or_default()
+                );
+                return Next::Fail(
+                    self.response_error(ErrorKind::TimedOut, reply)
+                        .with_detail(detail),
+                );
+            }
+        }
+        if counts {
+            self.polls = self.polls.saturating_add(1);
+        }
+        self.total_wait = self.total_wait.saturating_add(delay);
+        Next::Get { delay }
+    }
+
+    /// A transient answer: the same URL again, up to the retry limit.
+    fn retry(&mut self, reply: Reply<'_>, kind: ErrorKind) -> Next {
+        if self.transient_in_row >= self.config.max_transient_retries {
+            let detail = format!(
+                "{} transient answers in a row",
+                self.transient_in_row.saturating_add(1)
+            );
+            return Next::Fail(self.response_error(kind, reply).with_detail(detail));
+        }
+        self.transient_in_row = self.transient_in_row.saturating_add(1);
+        self.transient_total = self.transient_total.saturating_add(1);
+        self.poll(reply)
+    }
+}
