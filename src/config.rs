@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::options::FinalStateVia;
+use crate::dialect::google::GoogleRules;
+use crate::options::{DialectSet, FinalStateVia};
 use crate::progress::OnProgress;
 use crate::wire::retry_after::{Jitter, PollSchedule};
 use crate::wire::url::AllowedOrigin;
@@ -12,7 +13,10 @@ use crate::wire::url::AllowedOrigin;
 /// The layer's settings, shared by every request through an `Arc`.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) schedule: PollSchedule,
+    /// The no-hint schedule; `None`: each dialect's own (Azure 1 s to 30 s, Google to 60 s).
+    pub(crate) schedule: Option<PollSchedule>,
+    pub(crate) dialects: DialectSet,
+    pub(crate) google: GoogleRules,
     pub(crate) max_interval: Duration,
     pub(crate) max_duration: Option<Duration>,
     pub(crate) max_polls: Option<u32>,
@@ -48,7 +52,9 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            schedule: PollSchedule::default(),
+            schedule: None,
+            dialects: DialectSet::default(),
+            google: GoogleRules::default(),
             max_interval: Duration::from_secs(600),
             max_duration: None,
             max_polls: None,

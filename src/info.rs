@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode, Uri};
 
+use crate::options::LroDialect;
+
 /// How an operation was watched.
 ///
 /// ```
@@ -24,6 +26,11 @@ pub enum MonitorKind {
     Location,
     /// The original URL, polled for its `provisioningState`.
     ProvisioningState,
+    /// A Google AIP-151 Operation, polled at `{version}/{name}`.
+    GoogleOperation,
+    /// A Google discovery-style operation (Compute, GKE, Cloud SQL), polled on the original
+    /// host.
+    GoogleDiscoveryOperation,
 }
 
 impl MonitorKind {
@@ -37,7 +44,9 @@ impl MonitorKind {
             MonitorKind::AzureAsyncOperation => Some("azure-asyncoperation"),
             MonitorKind::OperationLocation => Some("operation-location"),
             MonitorKind::Location => Some("location"),
-            MonitorKind::ProvisioningState => None,
+            MonitorKind::ProvisioningState
+            | MonitorKind::GoogleOperation
+            | MonitorKind::GoogleDiscoveryOperation => None,
         }
     }
 }
@@ -64,6 +73,21 @@ pub struct LroInfo {
     pub(crate) final_url: Option<Uri>,
     pub(crate) gone_on_404: bool,
     pub(crate) initial: Option<Initial>,
+    pub(crate) dialect: LroDialect,
+    pub(crate) matched_by: &'static str,
+    pub(crate) operation: OperationFacts,
+}
+
+/// What an operation's own documents said of it (Google's dialects).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct OperationFacts {
+    /// The operation's name or id.
+    pub(crate) name: Option<String>,
+    pub(crate) metadata_type: Option<String>,
+    pub(crate) response_type: Option<String>,
+    /// Done with neither `response` nor `error`.
+    pub(crate) result_missing: bool,
+    pub(crate) target_link: Option<String>,
 }
 
 /// The status and headers of the response that started an operation, shared, not copied, by
@@ -158,6 +182,70 @@ impl LroInfo {
     /// ```
     pub fn initial_headers(&self) -> Option<&HeaderMap> {
         self.initial.as_ref().map(|i| &*i.headers)
+    }
+
+    /// The dialect that resolved the operation.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _d: tower_lro::LroDialect = i.dialect(); }
+    /// ```
+    pub fn dialect(&self) -> LroDialect {
+        self.dialect
+    }
+
+    /// What in the first response chose the dialect (a header, a body shape and a host).
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { println!("{}", i.matched_by()); }
+    /// ```
+    pub fn matched_by(&self) -> &'static str {
+        self.matched_by
+    }
+
+    /// The operation's name (Google: the Operation's `name`, an id for discovery operations).
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _n: Option<&str> = i.operation_name(); }
+    /// ```
+    pub fn operation_name(&self) -> Option<&str> {
+        self.operation.name.as_deref()
+    }
+
+    /// The `@type` of a Google Operation's `metadata`.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _t: Option<&str> = i.metadata_type(); }
+    /// ```
+    pub fn metadata_type(&self) -> Option<&str> {
+        self.operation.metadata_type.as_deref()
+    }
+
+    /// The `@type` of a Google Operation's `response`.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _t: Option<&str> = i.response_type(); }
+    /// ```
+    pub fn response_type(&self) -> Option<&str> {
+        self.operation.response_type.as_deref()
+    }
+
+    /// True when a Google Operation ended done with neither `response` nor `error` (some
+    /// services provide no result: GET the resource if you need it).
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _m: bool = i.result_missing(); }
+    /// ```
+    pub fn result_missing(&self) -> bool {
+        self.operation.result_missing
+    }
+
+    /// A discovery-style operation's `targetLink`: the resource it acted on.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) { let _t: Option<&str> = i.target_link(); }
+    /// ```
+    pub fn target_link(&self) -> Option<&str> {
+        self.operation.target_link.as_deref()
     }
 
     /// The URL of the final GET, when one was made.

@@ -13,7 +13,7 @@ use crate::error::ConfigError;
 use crate::error::LroError;
 use crate::future::ResponseFuture;
 use crate::operation::Operation;
-use crate::options::FinalStateVia;
+use crate::options::{FinalStateVia, LroDialect};
 use crate::progress::OnProgress;
 use crate::resume::ResumeToken;
 use crate::wire::retry_after::PollSchedule;
@@ -114,7 +114,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn schedule(mut self, schedule: PollSchedule) -> Self {
-        self.config.schedule = schedule;
+        self.config.schedule = Some(schedule);
         self
     }
 
@@ -279,6 +279,94 @@ impl LroLayerBuilder {
         self
     }
 
+    /// Turns a dialect on for every request (Google's are off by default).
+    ///
+    /// ```
+    /// use tower_lro::{LroDialect, LroLayer};
+    /// let layer = LroLayer::builder()
+    ///     .enable(LroDialect::GoogleAip151)
+    ///     .enable(LroDialect::GoogleDiscovery)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
+    pub fn enable(mut self, dialect: LroDialect) -> Self {
+        self.config.dialects = self.config.dialects.with(dialect, true);
+        self
+    }
+
+    /// Turns a dialect off for every request (`LroOptions::enable` turns it on for one).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().disable(tower_lro::LroDialect::Azure);
+    /// # let _ = b;
+    /// ```
+    pub fn disable(mut self, dialect: LroDialect) -> Self {
+        self.config.dialects = self.config.dialects.with(dialect, false);
+        self
+    }
+
+    /// The hosts (each with its subdomains) whose `200` answers the Google dialects may read
+    /// as operations (default `googleapis.com`, regional `*.rep.googleapis.com` included).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().google_hosts(["googleapis.com", "example-gateway.net"]);
+    /// # let _ = b;
+    /// ```
+    pub fn google_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
+        let hosts: Vec<Box<str>> = hosts
+            .into_iter()
+            .map(|h| {
+                h.trim()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase()
+                    .into_boxed_str()
+            })
+            .filter(|h| !h.is_empty())
+            .collect();
+        self.config.google.scope = hosts.into();
+        self
+    }
+
+    /// Google AIP-151: hand over the done Operation's `response` without its `@type` as a
+    /// `200` JSON body (a `204` for `google.protobuf.Empty` or none), rather than the whole
+    /// Operation (default off).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().google_unwrap_response(true);
+    /// # let _ = b;
+    /// ```
+    pub fn google_unwrap_response(mut self, yes: bool) -> Self {
+        self.config.google.unwrap_response = yes;
+        self
+    }
+
+    /// Google discovery operations: once done, GET the resource their `targetLink` names
+    /// (re-rooted on the original host; not after a DELETE), rather than hand over the
+    /// operation (default off).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().google_fetch_target(true);
+    /// # let _ = b;
+    /// ```
+    pub fn google_fetch_target(mut self, yes: bool) -> Self {
+        self.config.google.fetch_target = yes;
+        self
+    }
+
+    /// Compute: poll with `POST …/operations/{name}/wait`, which answers when the operation
+    /// is done or after up to 2 minutes, rather than GET the operation (default off: it holds
+    /// a connection that long).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().google_compute_wait(true);
+    /// # let _ = b;
+    /// ```
+    pub fn google_compute_wait(mut self, yes: bool) -> Self {
+        self.config.google.compute_wait = yes;
+        self
+    }
+
     /// Makes the schedule's jitter ([`PollSchedule::with_jitter`]) repeatable: operation *n*
     /// through this layer draws from `seed` and *n* (default: a fresh seed per operation).
     ///
@@ -353,6 +441,9 @@ impl LroLayerBuilder {
             return Err(ConfigError::new(
                 "max_polls must be at least 1 (use LroOptions::opt_out to never poll)",
             ));
+        }
+        if c.google.scope.is_empty() {
+            return Err(ConfigError::new("the Google host scope names no host"));
         }
         if c.max_duration.is_some_and(|d| d.is_zero()) {
             return Err(ConfigError::new("max_duration must be above zero"));

@@ -153,7 +153,7 @@ pub use error::{ConfigError, ErrorKind, LroError};
 pub use future::ResponseFuture;
 pub use info::{LroInfo, LroPoll, MonitorKind};
 pub use layer::{Lro, LroLayer, LroLayerBuilder};
-pub use options::{FinalStateVia, LroOptions};
+pub use options::{FinalStateVia, LroDialect, LroOptions};
 pub use progress::{OnProgress, Progress};
 pub use resume::ResumeToken;
 pub use wire::retry_after::PollSchedule;

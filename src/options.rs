@@ -39,6 +39,82 @@ impl std::str::FromStr for FinalStateVia {
     }
 }
 
+/// The REST dialects of long-running operations the layer resolves.
+///
+/// Azure is on by default; Google's two dialects are opt-in (they would otherwise make plain
+/// `200` answers of Google APIs block until their operation is done, and generated Google
+/// clients already poll). Turn one on for a layer ([`LroLayerBuilder::enable`]) or a request
+/// ([`LroOptions::enable`]), or force one for a request ([`LroOptions::dialect`]).
+///
+/// [`LroLayerBuilder::enable`]: crate::LroLayerBuilder::enable
+///
+/// ```
+/// use tower_lro::LroDialect;
+/// assert_eq!(LroDialect::GoogleAip151.as_str(), "google-aip-151");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum LroDialect {
+    /// Azure Resource Manager and Azure-style REST APIs (on by default).
+    Azure,
+    /// Google's `google.longrunning.Operation` over REST (AIP-151): a `200` whose body is an
+    /// Operation, polled at `{version}/{name}`.
+    #[cfg_attr(feature = "serde", serde(rename = "google-aip-151"))]
+    GoogleAip151,
+    /// Google's discovery-style operations: Compute, GKE and Cloud SQL.
+    GoogleDiscovery,
+}
+
+impl LroDialect {
+    /// The dialect's name, as tokens and `LroInfo` spell it.
+    ///
+    /// ```
+    /// assert_eq!(tower_lro::LroDialect::Azure.as_str(), "azure");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LroDialect::Azure => "azure",
+            LroDialect::GoogleAip151 => "google-aip-151",
+            LroDialect::GoogleDiscovery => "google-discovery",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            LroDialect::Azure => 1,
+            LroDialect::GoogleAip151 => 2,
+            LroDialect::GoogleDiscovery => 4,
+        }
+    }
+}
+
+/// Which dialects are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DialectSet(u8);
+
+impl Default for DialectSet {
+    /// Azure only.
+    fn default() -> Self {
+        DialectSet(LroDialect::Azure.bit())
+    }
+}
+
+impl DialectSet {
+    pub(crate) fn with(self, dialect: LroDialect, on: bool) -> DialectSet {
+        if on {
+            DialectSet(self.0 | dialect.bit())
+        } else {
+            DialectSet(self.0 & !dialect.bit())
+        }
+    }
+
+    pub(crate) fn has(self, dialect: LroDialect) -> bool {
+        self.0 & dialect.bit() != 0
+    }
+}
+
 /// Overrides for one request: put it in the request's extensions.
 ///
 /// Every field left unset uses the layer's setting.
@@ -67,6 +143,9 @@ pub struct LroOptions {
     pub(crate) schedule: Option<PollSchedule>,
     pub(crate) on_progress: Option<OnProgress>,
     pub(crate) inline_result: Option<bool>,
+    pub(crate) dialect: Option<LroDialect>,
+    /// Dialects turned on (`true`) or off for this request.
+    pub(crate) dialects: Vec<(LroDialect, bool)>,
 }
 
 impl LroOptions {
@@ -151,6 +230,48 @@ impl LroOptions {
     pub fn inline_result(mut self, yes: bool) -> Self {
         self.inline_result = Some(yes);
         self
+    }
+
+    /// Resolve this request's response by `dialect`'s rules, whatever the layer's settings
+    /// and the host (its response must still have the dialect's shape, or it passes through).
+    ///
+    /// ```
+    /// use tower_lro::{LroDialect, LroOptions};
+    /// let o = LroOptions::new().dialect(LroDialect::GoogleAip151);
+    /// # let _ = o;
+    /// ```
+    pub fn dialect(mut self, dialect: LroDialect) -> Self {
+        self.dialect = Some(dialect);
+        self
+    }
+
+    /// Turn `dialect` on for this request, beside the layer's.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new().enable(tower_lro::LroDialect::GoogleDiscovery);
+    /// # let _ = o;
+    /// ```
+    pub fn enable(mut self, dialect: LroDialect) -> Self {
+        self.dialects.push((dialect, true));
+        self
+    }
+
+    /// Turn `dialect` off for this request.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new().disable(tower_lro::LroDialect::Azure);
+    /// # let _ = o;
+    /// ```
+    pub fn disable(mut self, dialect: LroDialect) -> Self {
+        self.dialects.push((dialect, false));
+        self
+    }
+
+    /// The layer's dialects with this request's changes.
+    pub(crate) fn dialects_over(&self, layer: DialectSet) -> DialectSet {
+        self.dialects
+            .iter()
+            .fold(layer, |set, &(dialect, on)| set.with(dialect, on))
     }
 
     /// Report this operation's progress to `hook` before every wait (beside the layer's hook).

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::info::MonitorKind;
+use crate::options::LroDialect;
 use crate::wire::redact::redact_raw;
 
 /// Where an operation stood: enough to go on polling it with a fresh service through
@@ -44,6 +45,11 @@ pub struct ResumeToken {
     pub(crate) final_get: bool,
     pub(crate) polls: u32,
     pub(crate) origin_form: bool,
+    pub(crate) dialect: LroDialect,
+    /// The operation's name, which every poll answer must repeat (Google AIP-151).
+    pub(crate) operation_name: Option<String>,
+    /// Polls are POSTs (Compute's `…/wait`).
+    pub(crate) poll_post: bool,
 }
 
 /// The token format this build writes and reads.
@@ -64,6 +70,17 @@ struct Wire {
     polls: u32,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     origin_form: bool,
+    #[serde(default = "azure")]
+    dialect: LroDialect,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    operation_name: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    poll_post: bool,
+}
+
+#[cfg(feature = "serde")]
+fn azure() -> LroDialect {
+    LroDialect::Azure
 }
 
 #[cfg(feature = "serde")]
@@ -86,6 +103,9 @@ impl TryFrom<Wire> for ResumeToken {
             final_get: w.final_get,
             polls: w.polls,
             origin_form: w.origin_form,
+            dialect: w.dialect,
+            operation_name: w.operation_name,
+            poll_post: w.poll_post,
         })
     }
 }
@@ -103,6 +123,9 @@ impl From<ResumeToken> for Wire {
             final_get: t.final_get,
             polls: t.polls,
             origin_form: t.origin_form,
+            dialect: t.dialect,
+            operation_name: t.operation_name,
+            poll_post: t.poll_post,
         }
     }
 }
@@ -118,6 +141,9 @@ impl fmt::Debug for ResumeToken {
             .field("final_get", &self.final_get)
             .field("polls", &self.polls)
             .field("origin_form", &self.origin_form)
+            .field("dialect", &self.dialect)
+            .field("operation_name", &self.operation_name)
+            .field("poll_post", &self.poll_post)
             .finish()
     }
 }
@@ -185,6 +211,33 @@ impl ResumeToken {
     /// ```
     pub fn is_origin_form(&self) -> bool {
         self.origin_form
+    }
+
+    /// The dialect whose rules resolve the operation.
+    ///
+    /// ```
+    /// # fn f(t: &tower_lro::ResumeToken) { let _d: tower_lro::LroDialect = t.dialect(); }
+    /// ```
+    pub fn dialect(&self) -> LroDialect {
+        self.dialect
+    }
+
+    /// The operation's name, when its dialect has one (Google).
+    ///
+    /// ```
+    /// # fn f(t: &tower_lro::ResumeToken) { let _n: Option<&str> = t.operation_name(); }
+    /// ```
+    pub fn operation_name(&self) -> Option<&str> {
+        self.operation_name.as_deref()
+    }
+
+    /// True when polls are `POST`s (Compute's `…/wait`, opt-in).
+    ///
+    /// ```
+    /// # fn f(t: &tower_lro::ResumeToken) { let _p: bool = t.polls_by_post(); }
+    /// ```
+    pub fn polls_by_post(&self) -> bool {
+        self.poll_post
     }
 
     /// Polls made by every run so far (reported only: a resumed run has its own `max_polls`).

@@ -10,6 +10,7 @@
 //! progress, resume tokens). Dialects import only this module and `wire/`.
 
 pub(crate) mod azure;
+pub(crate) mod google;
 
 use std::time::SystemTime;
 
@@ -18,10 +19,11 @@ use http::{response, Method, StatusCode, Uri};
 use tokio::time::Instant;
 
 use crate::error::ErrorKind;
-use crate::info::MonitorKind;
-use crate::options::FinalStateVia;
+use crate::info::{MonitorKind, OperationFacts};
+use crate::options::{DialectSet, FinalStateVia, LroDialect};
 use crate::wire::status::StatusDoc;
 use crate::wire::url::Target;
+use google::GoogleRules;
 
 /// The wall clock, read only for an HTTP-date `Retry-After`.
 pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;
@@ -114,8 +116,12 @@ pub(crate) type SeenLocation = Option<Result<Target, String>>;
 
 /// The settings the rules read, copied from the layer's configuration and the request's
 /// options when the operation starts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Rules {
+    pub(crate) dialects: DialectSet,
+    /// A dialect the request forces.
+    pub(crate) forced: Option<LroDialect>,
+    pub(crate) google: GoogleRules,
     pub(crate) inspect_cap: usize,
     pub(crate) body_cap: usize,
     pub(crate) require_monitor_on_202: bool,
@@ -139,6 +145,11 @@ pub(crate) struct Facts {
     pub(crate) status_word: Option<String>,
     pub(crate) percent_complete: Option<f64>,
     pub(crate) gone_on_404: bool,
+    /// What chose the dialect, for `LroInfo`.
+    pub(crate) matched_by: &'static str,
+    pub(crate) operation: OperationFacts,
+    /// Polls are `POST`s (Compute's `…/wait`), not `GET`s.
+    pub(crate) poll_post: bool,
 }
 
 impl Facts {
@@ -153,6 +164,9 @@ impl Facts {
             status_word: None,
             percent_complete: None,
             gone_on_404: false,
+            matched_by: "",
+            operation: OperationFacts::default(),
+            poll_post: false,
         }
     }
 
@@ -235,35 +249,104 @@ impl Verdict {
     }
 }
 
-/// The built-in dialects. An operation's dialect is chosen once, on its first response.
+/// The built-in dialects. An operation's dialect is chosen once, on its first response, by the
+/// first row of dialects §1.1 that matches, and never revisited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
     /// Azure Resource Manager and Azure-style REST APIs (the behaviour page, §1–§4).
     Azure,
+    GoogleAip151,
+    GoogleDiscovery,
 }
 
 impl Dialect {
-    /// How much of the first response's body to read; `None` leaves it unread.
-    pub(crate) fn body_cap(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<usize> {
-        azure::body_cap(rules, facts, head)
+    pub(crate) fn of(public: LroDialect) -> Dialect {
+        match public {
+            LroDialect::Azure => Dialect::Azure,
+            LroDialect::GoogleAip151 => Dialect::GoogleAip151,
+            LroDialect::GoogleDiscovery => Dialect::GoogleDiscovery,
+        }
     }
 
-    /// The dialect of an operation, and what its first response means.
+    pub(crate) fn public(self) -> LroDialect {
+        match self {
+            Dialect::Azure => LroDialect::Azure,
+            Dialect::GoogleAip151 => LroDialect::GoogleAip151,
+            Dialect::GoogleDiscovery => LroDialect::GoogleDiscovery,
+        }
+    }
+
+    /// Whether a Google dialect may read this first response's body.
+    fn google_may_start(rules: &Rules, facts: &Facts, head: &response::Parts) -> bool {
+        let forced = matches!(
+            rules.forced,
+            Some(LroDialect::GoogleAip151 | LroDialect::GoogleDiscovery)
+        );
+        let on = rules.dialects.has(LroDialect::GoogleAip151)
+            || rules.dialects.has(LroDialect::GoogleDiscovery);
+        head.status == StatusCode::OK
+            && !google::addresses_operation(&facts.orig.uri)
+            && (forced || (on && rules.google.in_scope(&facts.orig.uri)))
+    }
+
+    /// How much of the first response's body to read; `None` leaves it unread.
+    pub(crate) fn body_cap(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<usize> {
+        if Dialect::google_may_start(rules, facts, head) {
+            return Some(rules.inspect_cap);
+        }
+        let azure = match rules.forced {
+            Some(forced) => forced == LroDialect::Azure,
+            None => rules.dialects.has(LroDialect::Azure),
+        };
+        if azure {
+            azure::body_cap(rules, facts, head)
+        } else {
+            None
+        }
+    }
+
+    /// The dialect of an operation, and what its first response means (dialects §1.1).
     pub(crate) fn start(
         rules: &Rules,
         facts: &mut Facts,
         reply: Reply<'_>,
     ) -> (Option<Dialect>, Verdict) {
-        match azure::start(rules, facts, reply) {
-            Verdict::PassThrough => (None, Verdict::PassThrough),
-            verdict => (Some(Dialect::Azure), verdict),
+        let head = reply.head;
+        let candidates: &[Dialect] = match rules.forced {
+            Some(forced) => &[Dialect::of(forced)][..],
+            None if azure::names_status_monitor(&head.headers)
+                && rules.dialects.has(LroDialect::Azure) =>
+            {
+                &[Dialect::Azure]
+            }
+            None => &[
+                Dialect::GoogleAip151,
+                Dialect::GoogleDiscovery,
+                Dialect::Azure,
+            ],
+        };
+        let forced = rules.forced.is_some();
+        for &dialect in candidates {
+            let on = forced || rules.dialects.has(dialect.public());
+            let verdict = match dialect {
+                _ if !on => continue,
+                Dialect::Azure => azure::start(rules, facts, reply),
+                _ if !Dialect::google_may_start(rules, facts, head) => continue,
+                Dialect::GoogleAip151 => google::aip::start(rules, facts, reply),
+                Dialect::GoogleDiscovery => google::discovery::start(rules, facts, reply),
+            };
+            if !matches!(verdict, Verdict::PassThrough) {
+                return (Some(dialect), verdict);
+            }
         }
+        (None, Verdict::PassThrough)
     }
 
     /// How much of a poll response's body to read.
     pub(crate) fn poll_body_cap(self, rules: &Rules, facts: &Facts) -> usize {
         match self {
             Dialect::Azure => azure::poll_body_cap(rules, facts),
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => rules.body_cap,
         }
     }
 
@@ -271,6 +354,42 @@ impl Dialect {
     pub(crate) fn read(self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
         match self {
             Dialect::Azure => azure::read(rules, facts, reply),
+            Dialect::GoogleAip151 => google::aip::read(rules, facts, reply),
+            Dialect::GoogleDiscovery => google::discovery::read(rules, facts, reply),
+        }
+    }
+
+    /// The service's error code and message in a response body.
+    pub(crate) fn code_and_message(
+        self,
+        status: StatusCode,
+        body: &[u8],
+    ) -> (Option<String>, Option<String>) {
+        match self {
+            Dialect::Azure => {
+                let doc = StatusDoc::parse(body).unwrap_or_default();
+                let (code, message) = doc.code_and_message();
+                (code.map(str::to_owned), message.map(str::to_owned))
+            }
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => {
+                google::code_and_message(status, body)
+            }
+        }
+    }
+
+    /// A wait the response's body asks for, where its headers name none.
+    pub(crate) fn body_hint(self, body: &[u8]) -> Option<std::time::Duration> {
+        match self {
+            Dialect::Azure => None,
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::retry_delay(body),
+        }
+    }
+
+    /// The no-hint schedule when the caller set none.
+    pub(crate) fn default_schedule(self) -> crate::wire::retry_after::PollSchedule {
+        match self {
+            Dialect::Azure => crate::wire::retry_after::PollSchedule::default(),
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::schedule(),
         }
     }
 }

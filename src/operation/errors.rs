@@ -7,9 +7,9 @@ use http::response;
 use tokio::time::Instant;
 
 use super::{Operation, Phase};
+use crate::dialect::Dialect;
 use crate::dialect::{Reply, Seen};
 use crate::error::{ErrorKind, LroError};
-use crate::wire::status::StatusDoc;
 
 impl Operation {
     /// An error of the inner service (or of a body it produced). The original request's own
@@ -68,10 +68,10 @@ impl Operation {
             head, body, now, ..
         } = reply;
         let bytes = body.bytes();
-        let doc = StatusDoc::parse(bytes).unwrap_or_default();
-        let (code, message) = doc.code_and_message();
+        let dialect = self.dialect.unwrap_or(Dialect::Azure);
+        let (code, message) = dialect.code_and_message(head.status, bytes);
         self.error(kind, now)
-            .with_service_error(code, message)
+            .with_service_error(code.as_deref(), message.as_deref())
             .with_response(
                 head.status,
                 head.headers.clone(),

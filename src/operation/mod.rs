@@ -74,6 +74,8 @@ pub(crate) struct Operation {
     /// service is bound to one origin.
     origin_form: bool,
     schedule: PollSchedule,
+    /// The caller named a schedule: the dialect's own does not replace it.
+    explicit_schedule: bool,
     jitter: Jitter,
     max_polls: Option<u32>,
     max_duration: Option<Duration>,
@@ -133,7 +135,9 @@ impl Operation {
     ) -> Operation {
         let none = LroOptions::default();
         let options = options.unwrap_or(&none);
-        let schedule = options.schedule.unwrap_or(config.schedule);
+        // The dialect's own schedule applies when neither the request nor the layer names one.
+        let explicit = options.schedule.or(config.schedule);
+        let schedule = explicit.unwrap_or_default();
         // Drawn only when needed: a fresh seed costs a hash.
         let seed = if schedule.is_jittered() {
             config.next_jitter_seed()
@@ -143,6 +147,9 @@ impl Operation {
         let max_duration = options.max_duration.or(config.max_duration);
         Operation {
             rules: Rules {
+                dialects: options.dialects_over(config.dialects),
+                forced: options.dialect,
+                google: config.google.clone(),
                 inspect_cap: config.inspect_cap,
                 body_cap: config.body_cap,
                 require_monitor_on_202: config.require_monitor_on_202,
@@ -160,6 +167,7 @@ impl Operation {
             credentials_ok: true,
             origin_form: false,
             schedule,
+            explicit_schedule: explicit.is_some(),
             jitter: Jitter::seeded(seed),
             max_polls: options.max_polls.or(config.max_polls),
             max_duration,
@@ -196,7 +204,11 @@ impl Operation {
     pub(crate) fn request<B: Default>(&self) -> Request<B> {
         let target = &self.facts.target.uri;
         let mut req = Request::new(B::default());
-        *req.method_mut() = Method::GET;
+        *req.method_mut() = if self.facts.poll_post && self.phase != Phase::Final {
+            Method::POST
+        } else {
+            Method::GET
+        };
         *req.version_mut() = self.version;
         *req.headers_mut() = self.headers.clone();
         if self.origin_form {
@@ -236,6 +248,9 @@ impl Operation {
             final_url: self.final_url.clone(),
             gone_on_404: self.facts.gone_on_404,
             initial: self.initial.clone(),
+            dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
+            matched_by: self.facts.matched_by,
+            operation: self.facts.operation.clone(),
         }
     }
 
@@ -255,6 +270,9 @@ impl Operation {
             final_get: self.phase == Phase::Final,
             polls: self.earlier_polls.saturating_add(self.polls),
             origin_form: self.origin_form,
+            dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
+            operation_name: self.facts.operation.name.clone(),
+            poll_post: self.facts.poll_post,
         }
     }
 

@@ -70,7 +70,13 @@ impl Operation {
             );
         }
         let mut op = Operation::new(verb, orig, config, None, now);
-        op.dialect = Some(Dialect::Azure);
+        let dialect = Dialect::of(token.dialect);
+        op.dialect = Some(dialect);
+        if !op.explicit_schedule {
+            op.schedule = dialect.default_schedule();
+        }
+        op.facts.operation.name = token.operation_name.clone();
+        op.facts.poll_post = token.poll_post;
         op.facts.location = location.map(Ok);
         op.facts.monitor = token.monitor;
         op.earlier_polls = token.polls.min(MAX_EARLIER_POLLS);

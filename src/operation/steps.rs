@@ -30,6 +30,9 @@ impl Operation {
             return Next::PassThrough;
         };
         self.dialect = Some(dialect);
+        if !self.explicit_schedule {
+            self.schedule = dialect.default_schedule();
+        }
         self.initial = Some(Initial {
             status: reply.head.status,
             headers: Arc::new(reply.head.headers.clone()),
@@ -144,7 +147,8 @@ impl Operation {
         let Reply {
             head, now, wall, ..
         } = reply;
-        let delay = match retry_after::hint(&head.headers, wall) {
+        let body_hint = || self.dialect.and_then(|d| d.body_hint(reply.body.bytes()));
+        let delay = match retry_after::hint(&head.headers, wall).or_else(body_hint) {
             Some(hint) => hint.min(self.config.max_interval),
             None => {
                 let delay = self.schedule.wait(self.unhinted_waits, &mut self.jitter);

@@ -247,6 +247,9 @@ fn token(original: &str, url: &str, location: Option<&str>, polls: u32) -> Resum
         final_get: false,
         polls,
         origin_form: false,
+        dialect: crate::LroDialect::Azure,
+        operation_name: None,
+        poll_post: false,
     }
 }
 

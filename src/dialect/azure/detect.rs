@@ -18,7 +18,8 @@ fn may_start(status: StatusCode) -> bool {
     matches!(status.as_u16(), 200..=202)
 }
 
-fn has_status_monitor(headers: &HeaderMap) -> bool {
+/// Whether an Azure status monitor header is present (dialects §1.1 row 3).
+pub(crate) fn has_status_monitor(headers: &HeaderMap) -> bool {
     headers.contains_key(AAO) || headers.contains_key(OL)
 }
 
@@ -104,6 +105,12 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
     if let Some((kind, target)) = monitor {
         facts.watch(kind, target, rules);
     }
+    facts.matched_by = match facts.monitor {
+        MonitorKind::AzureAsyncOperation => "Azure-AsyncOperation header",
+        MonitorKind::OperationLocation => "Operation-Location header",
+        MonitorKind::Location => "Location header",
+        _ => "provisioningState",
+    };
     match detected {
         Detected::PassThrough => Verdict::PassThrough,
         Detected::Done => Verdict::Result { status: None },

@@ -4,7 +4,7 @@ mod detect;
 mod final_result;
 mod monitor;
 
-pub(crate) use detect::{body_cap, start};
+pub(crate) use detect::{body_cap, has_status_monitor as names_status_monitor, start};
 pub(crate) use monitor::{poll_body_cap, read};
 
 use crate::error::ErrorKind;

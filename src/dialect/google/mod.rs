@@ -1,0 +1,255 @@
+//! Google's operation dialects: AIP-151 `google.longrunning.Operation` and the discovery-style
+//! operations of Compute, GKE and Cloud SQL (the behaviour page's "Google" section).
+
+pub(crate) mod aip;
+pub(crate) mod discovery;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{StatusCode, Uri};
+
+use crate::wire::retry_after::PollSchedule;
+
+/// The Google dialects' settings.
+#[derive(Debug, Clone)]
+pub(crate) struct GoogleRules {
+    /// Hosts (and their subdomains) whose `200` bodies may be operations.
+    pub(crate) scope: Arc<[Box<str>]>,
+    /// AIP-151: hand over `response` without `@type` rather than the Operation.
+    pub(crate) unwrap_response: bool,
+    /// Discovery: GET `targetLink` once the operation is done.
+    pub(crate) fetch_target: bool,
+    /// Compute: poll `POST …/operations/{name}/wait` rather than GET the operation.
+    pub(crate) compute_wait: bool,
+}
+
+impl Default for GoogleRules {
+    fn default() -> Self {
+        GoogleRules {
+            scope: Arc::from(vec![Box::from("googleapis.com")]),
+            unwrap_response: false,
+            fetch_target: false,
+            compute_wait: false,
+        }
+    }
+}
+
+impl GoogleRules {
+    /// Whether `uri`'s host is a scope host or below one.
+    pub(crate) fn in_scope(&self, uri: &Uri) -> bool {
+        let Some(host) = uri.host() else {
+            return false;
+        };
+        self.scope.iter().any(|scope| host_is_under(host, scope))
+    }
+}
+
+/// `host` is `domain` or a subdomain of it, any case.
+pub(crate) fn host_is_under(host: &str, domain: &str) -> bool {
+    let (host, domain) = (host.trim_end_matches('.'), domain.trim_end_matches('.'));
+    if host.eq_ignore_ascii_case(domain) {
+        return true;
+    }
+    host.len()
+        .checked_sub(domain.len())
+        .and_then(|at| at.checked_sub(1))
+        .is_some_and(|dot| {
+            host.as_bytes().get(dot) == Some(&b'.')
+                && host
+                    .get(dot.saturating_add(1)..)
+                    .is_some_and(|s| s.eq_ignore_ascii_case(domain))
+        })
+}
+
+/// The no-hint schedule of both Google dialects: 1 s doubling to 60 s, as google-cloud-rust's
+/// polling policy.
+pub(crate) fn schedule() -> PollSchedule {
+    PollSchedule::exponential(Duration::from_secs(1), 2, Duration::from_secs(60))
+        .unwrap_or_default()
+}
+
+/// The path of `uri` through its first version segment (`/v1`, `/v1beta1`, `/compute/v1`,
+/// `/v1p1beta1`): where an API's `operations.get` lives.
+pub(crate) fn version_prefix(uri: &Uri) -> Option<&str> {
+    let path = uri.path();
+    let mut end = 0usize;
+    for segment in path.split('/') {
+        end = end.saturating_add(segment.len());
+        if is_version(segment) {
+            return path.get(..end);
+        }
+        end = end.saturating_add(1);
+    }
+    None
+}
+
+/// `v\d+`, optionally followed by `alpha`, `beta` or `p\d+beta`, and digits.
+fn is_version(segment: &str) -> bool {
+    let Some(rest) = segment.strip_prefix('v') else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return false;
+    }
+    let rest = rest.get(digits..).unwrap_or_default();
+    let rest = if let Some(r) = rest.strip_prefix("alpha") {
+        r
+    } else if let Some(r) = rest.strip_prefix("beta") {
+        r
+    } else if let Some(r) = rest.strip_prefix('p') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        match r.get(n..).and_then(|r| r.strip_prefix("beta")) {
+            Some(r) if n > 0 => r,
+            _ => return false,
+        }
+    } else {
+        rest
+    };
+    rest.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The name of an rpc status code (google.rpc.Code).
+pub(crate) fn rpc_name(code: i64) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "CANCELLED",
+        2 => "UNKNOWN",
+        3 => "INVALID_ARGUMENT",
+        4 => "DEADLINE_EXCEEDED",
+        5 => "NOT_FOUND",
+        6 => "ALREADY_EXISTS",
+        7 => "PERMISSION_DENIED",
+        8 => "RESOURCE_EXHAUSTED",
+        9 => "FAILED_PRECONDITION",
+        10 => "ABORTED",
+        11 => "OUT_OF_RANGE",
+        12 => "UNIMPLEMENTED",
+        13 => "INTERNAL",
+        14 => "UNAVAILABLE",
+        15 => "DATA_LOSS",
+        16 => "UNAUTHENTICATED",
+        _ => "UNKNOWN",
+    }
+}
+
+/// A request that addresses an operation rather than starting one (`…/operations/{id}`,
+/// `…:wait`, `…:cancel`, `…/wait`): never a Google start (dialects §1.2).
+pub(crate) fn addresses_operation(uri: &Uri) -> bool {
+    let path = uri.path().trim_end_matches('/');
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if last.ends_with(":wait") || last.ends_with(":cancel") || last == "wait" {
+        return true;
+    }
+    let mut segments = path.split('/').skip_while(|s| *s != "operations");
+    segments.next().is_some() && segments.next().is_some_and(|id| !id.is_empty())
+}
+
+/// A Google error body's code and message: `error.status` (the rpc name, AIP-193), else
+/// `error.errors[0].code` (discovery APIs), else `error.code` (an rpc code in a 2xx
+/// Operation, the HTTP status otherwise); the message likewise.
+pub(crate) fn code_and_message(
+    status: StatusCode,
+    body: &[u8],
+) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow, default)]
+        error: Option<Error<'a>>,
+        #[serde(default, rename = "httpErrorMessage")]
+        http_error_message: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Error<'a> {
+        #[serde(default)]
+        code: Option<i64>,
+        #[serde(borrow, default)]
+        message: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        status: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        errors: Option<Vec<Item<'a>>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item<'a> {
+        #[serde(borrow, default)]
+        code: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        message: Option<Cow<'a, str>>,
+    }
+    let Ok(parsed) = serde_json::from_slice::<Body<'_>>(body) else {
+        return (None, None);
+    };
+    let Some(error) = parsed.error else {
+        return (None, parsed.http_error_message);
+    };
+    let first = error.errors.as_ref().and_then(|e| e.first());
+    let code = error
+        .status
+        .as_deref()
+        .map(str::to_owned)
+        .or_else(|| first.and_then(|f| f.code.as_deref()).map(str::to_owned))
+        .or_else(|| {
+            error.code.map(|c| {
+                if status.is_success() {
+                    rpc_name(c).to_owned()
+                } else {
+                    c.to_string()
+                }
+            })
+        });
+    let message = error
+        .message
+        .as_deref()
+        .or_else(|| first.and_then(|f| f.message.as_deref()))
+        .map(str::to_owned)
+        .or(parsed.http_error_message);
+    (code, message)
+}
+
+/// `google.rpc.RetryInfo.retryDelay` ("53s", "1.5s") in an error body's details: the wait the
+/// service asks for where no header names one.
+pub(crate) fn retry_delay(body: &[u8]) -> Option<Duration> {
+    #[derive(serde::Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow)]
+        error: Error<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Error<'a> {
+        #[serde(borrow, default)]
+        details: Vec<Detail<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Detail<'a> {
+        #[serde(borrow, default, rename = "retryDelay")]
+        retry_delay: Option<Cow<'a, str>>,
+    }
+    let parsed: Body<'_> = serde_json::from_slice(body).ok()?;
+    parsed
+        .error
+        .details
+        .iter()
+        .find_map(|d| d.retry_delay.as_deref().and_then(proto_duration))
+        .filter(|d| !d.is_zero())
+}
+
+/// A protobuf JSON Duration: decimal seconds with an `s` suffix.
+fn proto_duration(text: &str) -> Option<Duration> {
+    let secs = text.trim().strip_suffix('s')?;
+    let (whole, frac) = secs.split_once('.').unwrap_or((secs, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let nanos: u32 = format!("{frac:0<9}").parse().ok()?;
+    Some(Duration::new(whole, nanos))
+}
+
+#[cfg(test)]
+mod tests;
