@@ -24,7 +24,10 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
-use tower_lro::{LroError, LroLayer, PollSchedule};
+use tower_lro::{AllowedOrigin, LroDialect, LroError, LroLayer, PollSchedule};
+
+mod support;
+use support::Pinned;
 
 /// Files replayed at once: enough to keep two cores busy, few enough to keep sockets cheap.
 const CONCURRENCY: usize = 8;
@@ -37,6 +40,22 @@ const UNMATCHED: u16 = 599;
 struct Recording {
     exchanges: Vec<Exchange>,
     expect: Expect,
+    /// How to set the layer up for this file; without it, the default layer.
+    #[serde(default)]
+    layer: LayerSpec,
+}
+
+/// A file's optional `"layer"` object: the dialects on, an allow-list, and whether the
+/// recorded host names stay (the client then connects every host to the replay server) rather
+/// than be rewritten to the server's origin, for rules that read host names.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LayerSpec {
+    dialects: Option<Vec<LroDialect>>,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    keep_hosts: bool,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +180,10 @@ fn rewrite_json(value: &Value, origin: &str) -> Value {
 /// requested, and rewriting only their host would break them.
 fn rewrite_origins(text: &str, origin: &str) -> String {
     const SCHEME: &str = "https://";
+    if origin.is_empty() {
+        // `keep_hosts`: the recorded URLs stay as they are.
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest
@@ -335,8 +358,18 @@ async fn serve(listener: TcpListener, origin: String, script: Arc<Mutex<Script>>
         let origin = origin.clone();
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             let script = script.clone();
-            // Requests arrive in origin-form: the recorded URIs are absolute.
-            let uri = format!("{origin}{}", request.uri());
+            // Requests arrive in origin-form: the recorded URIs are absolute (with kept hosts,
+            // `https://` and the `Host` header, as recorded).
+            let uri = if origin.is_empty() {
+                let host = request
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_default();
+                format!("https://{host}{}", request.uri())
+            } else {
+                format!("{origin}{}", request.uri())
+            };
             async move {
                 let method = request.method().clone();
                 let body = request
@@ -426,10 +459,12 @@ async fn run(recording: &Recording) -> Result<Replayed, String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
-    let origin = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let origin = if recording.layer.keep_hosts {
+        String::new()
+    } else {
+        format!("http://{addr}")
+    };
     let exchanges = recording
         .exchanges
         .iter()
@@ -452,14 +487,30 @@ async fn run(recording: &Recording) -> Result<Replayed, String> {
     }));
     let server = tokio::spawn(serve(listener, origin, script.clone()));
 
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    // Kept hosts: every host name connects to the replay server, `https` spoken as plain HTTP.
+    let client = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(Pinned(addr));
     // Recorded Retry-After values go up to 61 s: the 1 ms cap keeps the replay fast while the
     // layer still parses every hint.
-    let layer = LroLayer::builder()
+    let mut layer = LroLayer::builder()
         .schedule(PollSchedule::fixed(Duration::from_millis(1)).map_err(|e| e.to_string())?)
-        .max_interval(Duration::from_millis(1))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .max_interval(Duration::from_millis(1));
+    if let Some(dialects) = &recording.layer.dialects {
+        for dialect in [
+            LroDialect::Azure,
+            LroDialect::GoogleAip151,
+            LroDialect::GoogleDiscovery,
+        ] {
+            layer = if dialects.contains(&dialect) {
+                layer.enable(dialect)
+            } else {
+                layer.disable(dialect)
+            };
+        }
+    }
+    for origin in &recording.layer.allow {
+        layer = layer.allow_origin(AllowedOrigin::parse(origin).map_err(|e| e.to_string())?);
+    }
+    let layer = layer.build().map_err(|e| e.to_string())?;
     let service = ServiceBuilder::new().layer(layer).service(client);
     let exchange = async {
         let response = service.oneshot(request).await?;
