@@ -324,13 +324,14 @@ pub(crate) fn admit(orig: &Uri, allowed: &[AllowedOrigin], target: &Uri) -> Admi
 }
 
 /// Headers that carry credentials: never sent to another origin unless allowed.
-pub(crate) const CREDENTIALS: [&str; 6] = [
+pub(crate) const CREDENTIALS: [&str; 7] = [
     "authorization",
     "cookie",
     "proxy-authorization",
     "api-key",
     "ocp-apim-subscription-key",
     "x-ms-authorization-auxiliary",
+    "x-goog-api-key",
 ];
 
 const HOP_BY_HOP: [HeaderName; 6] = [
@@ -480,6 +481,19 @@ mod tests {
             admit(&orig, &allowed, &ops),
             Admission::Allowed { credentials: false }
         );
+    }
+
+    #[test]
+    fn every_credential_header_is_stripped() {
+        let mut h = HeaderMap::new();
+        for name in CREDENTIALS {
+            h.insert(name, HeaderValue::from_static("secret"));
+        }
+        h.insert("x-goog-api-key", HeaderValue::from_static("AIza"));
+        h.insert("x-ms-client-request-id", HeaderValue::from_static("id"));
+        strip_credentials(&mut h);
+        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["x-ms-client-request-id"]);
     }
 
     #[test]

@@ -10,13 +10,14 @@ use super::script::{Allow, Case, End, ALLOWED, ORIGINAL};
 use super::server::Served;
 use super::{Ending, LroSummary, Outcome, ReadEnd, Resumed, Returned};
 
-const CREDENTIALS: [&str; 6] = [
+const CREDENTIALS: [&str; 7] = [
     "authorization",
     "cookie",
     "proxy-authorization",
     "api-key",
     "ocp-apim-subscription-key",
     "x-ms-authorization-auxiliary",
+    "x-goog-api-key",
 ];
 
 /// Whether invariant `name` is checked: all of them unless `MODEL_ONLY` lists some. Forged
