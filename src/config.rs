@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dialect::google::GoogleRules;
-use crate::options::{DialectSet, FinalStateVia};
+use crate::info::DialectSet;
+use crate::options::FinalStateVia;
 use crate::progress::OnProgress;
 use crate::wire::retry_after::{Jitter, PollSchedule};
 use crate::wire::url::AllowedOrigin;

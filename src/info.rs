@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode, Uri};
 
-use crate::options::LroDialect;
-
 /// How an operation was watched.
 ///
 /// ```
@@ -48,6 +46,82 @@ impl MonitorKind {
             | MonitorKind::GoogleOperation
             | MonitorKind::GoogleDiscoveryOperation => None,
         }
+    }
+}
+
+/// The REST dialects of long-running operations the layer resolves.
+///
+/// Azure is on by default; Google's two dialects are opt-in (they would otherwise make plain
+/// `200` answers of Google APIs block until their operation is done, and generated Google
+/// clients already poll). Turn one on for a layer ([`LroLayerBuilder::enable`]) or a request
+/// ([`LroOptions::enable`]), or force one for a request ([`LroOptions::dialect`]).
+///
+/// [`LroLayerBuilder::enable`]: crate::LroLayerBuilder::enable
+///
+/// ```
+/// use tower_lro::LroDialect;
+/// assert_eq!(LroDialect::GoogleAip151.as_str(), "google-aip-151");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum LroDialect {
+    /// Azure Resource Manager and Azure-style REST APIs (on by default).
+    Azure,
+    /// Google's `google.longrunning.Operation` over REST (AIP-151): a `200` whose body is an
+    /// Operation, polled at `{version}/{name}`.
+    #[cfg_attr(feature = "serde", serde(rename = "google-aip-151"))]
+    GoogleAip151,
+    /// Google's discovery-style operations: Compute, GKE and Cloud SQL.
+    GoogleDiscovery,
+}
+
+impl LroDialect {
+    /// The dialect's name, as tokens and `LroInfo` spell it.
+    ///
+    /// ```
+    /// assert_eq!(tower_lro::LroDialect::Azure.as_str(), "azure");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LroDialect::Azure => "azure",
+            LroDialect::GoogleAip151 => "google-aip-151",
+            LroDialect::GoogleDiscovery => "google-discovery",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            LroDialect::Azure => 1,
+            LroDialect::GoogleAip151 => 2,
+            LroDialect::GoogleDiscovery => 4,
+        }
+    }
+}
+
+/// Which dialects are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DialectSet(u8);
+
+impl Default for DialectSet {
+    /// Azure only.
+    fn default() -> Self {
+        DialectSet(LroDialect::Azure.bit())
+    }
+}
+
+impl DialectSet {
+    pub(crate) fn with(self, dialect: LroDialect, on: bool) -> DialectSet {
+        if on {
+            DialectSet(self.0 | dialect.bit())
+        } else {
+            DialectSet(self.0 & !dialect.bit())
+        }
+    }
+
+    pub(crate) fn has(self, dialect: LroDialect) -> bool {
+        self.0 & dialect.bit() != 0
     }
 }
 

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
+use crate::info::LroDialect;
 use crate::info::MonitorKind;
-use crate::options::LroDialect;
 use crate::wire::redact::redact_raw;
 
 /// Where an operation stood: enough to go on polling it with a fresh service through

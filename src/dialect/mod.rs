@@ -19,8 +19,9 @@ use http::{response, Method, StatusCode, Uri};
 use tokio::time::Instant;
 
 use crate::error::ErrorKind;
+use crate::info::{DialectSet, LroDialect};
 use crate::info::{MonitorKind, OperationFacts};
-use crate::options::{DialectSet, FinalStateVia, LroDialect};
+use crate::options::FinalStateVia;
 use crate::wire::status::StatusDoc;
 use crate::wire::url::Target;
 use google::GoogleRules;

@@ -7,7 +7,7 @@ use super::super::{Dialect, Facts, Reply, Rules, Seen, Verb, Verdict};
 use super::{addresses_operation, aip, code_and_message, discovery, retry_delay, GoogleRules};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
-use crate::options::{DialectSet, LroDialect};
+use crate::info::{DialectSet, LroDialect};
 use crate::wire::url::Target;
 
 const SPANNER: &str = "https://spanner.googleapis.com/v1/projects/P/instances?alt=json";
