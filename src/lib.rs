@@ -1,4 +1,5 @@
-//! A Tower layer that resolves Azure-style long-running operations (LROs).
+//! A Tower layer that resolves long-running operations (LROs): Azure's, and with the Google
+//! dialects on, Google's AIP-151 and discovery-style operations (see [`LroDialect`]).
 //!
 //! Azure Resource Manager and Azure-style REST APIs answer slow writes with `201 Created` or
 //! `202 Accepted` and a status monitor (`Azure-AsyncOperation`, `Operation-Location` or

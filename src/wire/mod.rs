@@ -1,4 +1,5 @@
-//! What Azure puts on the wire: status bodies, retry hints and URLs.
+//! What services put on the wire, read the same way by every dialect: status bodies, retry
+//! hints, URLs and their redaction.
 
 pub(crate) mod redact;
 pub(crate) mod retry_after;
