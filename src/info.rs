@@ -57,6 +57,8 @@ impl MonitorKind {
 /// ([`LroOptions::enable`]), or force one for a request ([`LroOptions::dialect`]).
 ///
 /// [`LroLayerBuilder::enable`]: crate::LroLayerBuilder::enable
+/// [`LroOptions::enable`]: crate::LroOptions::enable
+/// [`LroOptions::dialect`]: crate::LroOptions::dialect
 ///
 /// ```
 /// use tower_lro::LroDialect;
