@@ -185,6 +185,12 @@ fn layer(config: &Config) -> Option<LroLayer> {
     if let Some(via) = config.final_state_via {
         builder = builder.final_state_via(via);
     }
+    if config.google {
+        builder = builder
+            .enable(tower_lro::LroDialect::GoogleAip151)
+            .enable(tower_lro::LroDialect::GoogleDiscovery)
+            .google_hosts(["management.azure.com"]);
+    }
     if config.allow != Allow::None {
         let mut origin = tower_lro::AllowedOrigin::parse(ALLOWED).expect("a valid origin");
         if config.allow == Allow::WithCredentials {

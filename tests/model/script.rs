@@ -8,7 +8,8 @@ use http::Method;
 use tower_lro::FinalStateVia;
 
 /// The original request's URL: its origin is the one every poll must stay on.
-pub const ORIGINAL: &str = "https://management.azure.com/subscriptions/s/providers/P/things/t1?api-version=2024-01-01&sig=SECRET";
+// The `/v1` segment gives Google's AIP-151 rules a version prefix to poll under.
+pub const ORIGINAL: &str = "https://management.azure.com/v1/subscriptions/s/providers/P/things/t1?api-version=2024-01-01&sig=SECRET";
 /// The origin a case may allow-list.
 pub const ALLOWED: &str = "https://ops.example.net";
 
@@ -66,6 +67,8 @@ pub struct Config {
     pub any_404_after_delete: bool,
     pub final_state_via: Option<FinalStateVia>,
     pub allow: Allow,
+    /// Google's two dialects on, with the scripted host in their scope.
+    pub google: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -178,12 +181,14 @@ impl Case {
             strict: false,
             add_api_version: false,
             any_404_after_delete: false,
+            google: false,
         };
         let flags = r.byte();
         let config = Config {
             strict: flags & 1 != 0,
             add_api_version: flags & 2 != 0,
             any_404_after_delete: flags & 4 != 0,
+            google: flags & 16 != 0,
             ..config
         };
         let fallback = match flags & 8 {
@@ -327,7 +332,7 @@ fn url_from(i: u8) -> Vec<u8> {
         18 => "https://management.azure.com./x",
         19 => "ftp://management.azure.com/x",
         20 => "https://[::1]/x",
-        _ => "https://management.azure.com/subscriptions/s/providers/P/things/t1",
+        _ => "https://management.azure.com/v1/subscriptions/s/providers/P/things/t1",
     };
     text.as_bytes().to_vec()
 }
@@ -395,6 +400,16 @@ fn body(r: &mut Reader<'_>) -> Vec<u8> {
                 r#""Succeeded""#,
                 "42",
                 r#"{"status":"Succeeded""#,
+                // Google's operations (read when the case turns the Google dialects on).
+                r#"{"name":"operations/op1"}"#,
+                r#"{"name":"operations/op1","done":false,"metadata":{"@type":"m.T"}}"#,
+                r#"{"name":"operations/op1","done":true,"response":{"@type":"r.T","x":1}}"#,
+                r#"{"name":"operations/op1","done":true,"error":{"code":1,"message":"CANCELLED"}}"#,
+                r#"{"name":"operations/op2","done":true}"#,
+                r#"{"kind":"compute#operation","name":"op1","status":"RUNNING","selfLink":"https://www.googleapis.com/v1/operations/op1"}"#,
+                r#"{"kind":"compute#operation","name":"op1","status":"DONE","httpErrorStatusCode":403,"selfLink":"https://www.googleapis.com/v1/operations/op1"}"#,
+                r#"{"kind":"compute#operation","name":"op1","status":2104194,"selfLink":"https://evil.example/v1/operations/op1"}"#,
+                r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"retryDelay":"3s"}]}}"#,
             ])
             .into(),
         _ => r#"{"code":"Conflict","message":"top-level"}"#.into(),
