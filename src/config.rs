@@ -35,6 +35,7 @@ pub(crate) struct Config {
     pub(crate) operations: Arc<AtomicU64>,
     pub(crate) origin_form_scheme: Option<http::uri::Scheme>,
     pub(crate) inline_result: bool,
+    pub(crate) generic_vocabulary: bool,
 }
 
 impl Config {
@@ -72,6 +73,7 @@ impl Default for Config {
             operations: Arc::default(),
             origin_form_scheme: None,
             inline_result: false,
+            generic_vocabulary: false,
         }
     }
 }

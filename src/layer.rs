@@ -280,6 +280,21 @@ impl LroLayerBuilder {
         self
     }
 
+    /// On Location polls, read a `200`'s top-level `status` by the generic vocabulary of
+    /// asynchronous request-reply endpoints (lowercased, spaces, `_` and `-` removed):
+    /// notstarted, pending, queued, accepted, running, inprogress, processing: running;
+    /// succeeded, completed: done; failed; canceled, cancelled (default off: the word is then a
+    /// resource property unless it is one of Azure's).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().generic_vocabulary(true);
+    /// # let _ = b;
+    /// ```
+    pub fn generic_vocabulary(mut self, yes: bool) -> Self {
+        self.config.generic_vocabulary = yes;
+        self
+    }
+
     /// Turns a dialect on for every request (Google's are off by default).
     ///
     /// ```

@@ -226,3 +226,104 @@ async fn inline_results_hand_over_the_monitors_result_member() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(text(response).await, "");
 }
+
+// ---- dialects §7: the generic asynchronous request-reply pattern ----
+
+const ACCEPTOR: &str = "https://fn.example/api/AsyncProcessingWorkAcceptor";
+const STATUS: &str = "https://fn.example/api/RequestStatus/7f";
+const BLOB: &str = "https://acct.blob.core.windows.net/data/7f.blobdata?sv=2024&sig=SECRET";
+
+/// The Architecture Center's sample: 202 + Location, 200 "In progress", then a 302 to a SAS URL.
+fn request_reply_server(redirect: &'static str) -> (Server, Log) {
+    server(move |n, _| match n {
+        0 => respond(202, &[("location", STATUS)], body(&[])),
+        1 => respond(
+            200,
+            &[("content-type", "application/json")],
+            body(&[
+                br#"{"status":"In progress","Location":"https://fn.example/api/RequestStatus/7f"}"#,
+            ]),
+        ),
+        2 => respond(
+            302,
+            &[("location", redirect), ("retry-after", "2")],
+            body(&[]),
+        ),
+        _ => respond(
+            200,
+            &[("content-type", "application/octet-stream")],
+            body(&[b"BLOB"]),
+        ),
+    })
+}
+
+fn fn_call() -> http::Request<String> {
+    http::Request::post(ACCEPTOR)
+        .header("authorization", "Bearer SECRET")
+        .body(String::new())
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_redirect_from_the_status_endpoint_is_completion_and_its_target_the_result() {
+    let (svc, log) = request_reply_server(BLOB);
+    let layer = LroLayer::builder()
+        .generic_vocabulary(true)
+        .allow_origin(tower_lro::AllowedOrigin::parse("https://*.blob.core.windows.net").unwrap())
+        .build()
+        .unwrap();
+    let response = layer.layer(svc).oneshot(fn_call()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let info = response.extensions().get::<LroInfo>().unwrap().clone();
+    assert_eq!(info.final_url().unwrap(), BLOB);
+    assert_eq!(text(response).await, "BLOB");
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 4);
+    assert_eq!(log[3].uri, BLOB);
+    assert!(
+        log[3].headers.get("authorization").is_none(),
+        "no credentials to the SAS URL"
+    );
+    assert_eq!(
+        log[3].at - log[2].at,
+        Duration::from_secs(2),
+        "the redirect's Retry-After"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_generic_vocabulary_in_progress_is_a_resource_property() {
+    let (svc, log) = request_reply_server(BLOB);
+    let response = LroLayer::new().layer(svc).oneshot(fn_call()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(text(response).await.contains("In progress"));
+    assert_eq!(log.lock().unwrap().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_redirect_elsewhere_or_without_a_target_sends_nothing_more() {
+    // Not allow-listed: refused, nothing sent, the SAS signature not shown.
+    let (svc, log) = request_reply_server(BLOB);
+    let layer = LroLayer::builder()
+        .generic_vocabulary(true)
+        .build()
+        .unwrap();
+    let Err(e) = layer.layer(svc).oneshot(fn_call()).await else {
+        panic!("expected an error")
+    };
+    let lro = e.downcast_ref::<LroError>().unwrap();
+    assert_eq!(lro.kind(), tower_lro::ErrorKind::CrossOriginPollingUrl);
+    assert_eq!(lro.status(), Some(StatusCode::FOUND));
+    assert!(!format!("{lro} {lro:?}").contains("SECRET"));
+    assert_eq!(log.lock().unwrap().len(), 3);
+    // A 303 without a Location.
+    let (svc, _log) = server(|n, _| match n {
+        0 => respond(202, &[("location", STATUS)], body(&[])),
+        _ => respond(303, &[], body(&[])),
+    });
+    let Err(e) = LroLayer::new().layer(svc).oneshot(fn_call()).await else {
+        panic!("expected an error")
+    };
+    let lro = e.downcast_ref::<LroError>().unwrap();
+    assert_eq!(lro.kind(), tower_lro::ErrorKind::InvalidPollingUrl);
+}

@@ -572,3 +572,37 @@ async fn box_clone_sync_service_resolves_an_operation() {
     assert_eq!(lines[..5], operation_lines("b1"));
     assert_eq!(lines[5..], operation_lines("b2"));
 }
+
+/// Dialects §7: a status endpoint that redirects to its result. With `FollowRedirect` above the
+/// layer (its recommended place), the layer sees the 303 itself: it is the operation's end, its
+/// target the result, fetched through the origin rule.
+#[tokio::test]
+async fn follow_redirect_above_the_layer_leaves_the_status_redirect_to_it() {
+    let server = TestServer::start(|hit| match (hit.method.as_str(), hit.path.as_str()) {
+        ("POST", "/jobs") => at(202).header("location", "/status/1").empty(),
+        ("GET", "/status/1") if hit.n == 0 => at(202).header("retry-after-ms", "5").empty(),
+        ("GET", "/status/1") => at(303).header("location", "/results/1").empty(),
+        ("GET", "/results/1") => at(200).json(json!({"answer": 42})),
+        _ => not_found(hit),
+    })
+    .await;
+    let service = ServiceBuilder::new()
+        .layer(FollowRedirectLayer::new())
+        .layer(fast().build().unwrap())
+        .service(http_client());
+    let post = Request::post(server.url("/jobs"))
+        .body(Full::default())
+        .unwrap();
+    let response = service.oneshot(post).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_body(response).await, json!({"answer": 42}));
+    assert_eq!(
+        server.lines(),
+        [
+            "POST /jobs",
+            "GET /status/1",
+            "GET /status/1",
+            "GET /results/1"
+        ]
+    );
+}

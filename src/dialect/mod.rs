@@ -130,6 +130,8 @@ pub(crate) struct Rules {
     pub(crate) add_api_version: bool,
     pub(crate) final_state_via: Option<FinalStateVia>,
     pub(crate) inline_result: bool,
+    /// Dialects §7 rule 2: normalized status words on Location polls.
+    pub(crate) generic_vocabulary: bool,
 }
 
 /// What the rules know and update about one operation.

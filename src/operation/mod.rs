@@ -157,6 +157,7 @@ impl Operation {
                 add_api_version: config.add_api_version,
                 final_state_via: options.final_state_via.or(config.final_state_via),
                 inline_result: options.inline_result.unwrap_or(config.inline_result),
+                generic_vocabulary: config.generic_vocabulary,
             },
             dialect: None,
             facts: Facts::new(verb, orig),

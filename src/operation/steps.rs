@@ -75,12 +75,30 @@ impl Operation {
                 self.final_url = Some(target.uri.clone());
                 self.phase = Phase::Final;
                 self.transient_in_row = 0;
-                match self.aim(target, Some(reply), reply.now) {
-                    Ok(()) => Next::Get {
-                        delay: Duration::ZERO,
-                    },
-                    Err(e) => Next::Fail(e),
+                if let Err(e) = self.aim(target, Some(reply), reply.now) {
+                    return Next::Fail(e);
                 }
+                // A redirect's Retry-After is the least wait before its GET (RFC 9110 §10.2.3).
+                let delay = if reply.head.status.is_redirection() {
+                    retry_after::hint(&reply.head.headers, reply.wall)
+                        .map_or(Duration::ZERO, |hint| hint.min(self.config.max_interval))
+                } else {
+                    Duration::ZERO
+                };
+                if let Some(deadline) = self.deadline {
+                    if !delay.is_zero()
+                        && reply.now.checked_add(delay).is_none_or(|at| at >= deadline)
+                    {
+                        let detail =
+                            format!("the result's GET, in {delay:?}, would be past max_duration");
+                        return Next::Fail(
+                            self.response_error(ErrorKind::TimedOut, reply)
+                                .with_detail(detail),
+                        );
+                    }
+                }
+                self.total_wait = self.total_wait.saturating_add(delay);
+                Next::Get { delay }
             }
             Verdict::Fail { kind, detail } => {
                 let error = self.response_error(kind, reply);

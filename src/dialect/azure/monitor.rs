@@ -93,11 +93,29 @@ fn location(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
         }
         return Verdict::Poll;
     }
+    if status.is_redirection() {
+        // Dialects §7: a redirect from the status endpoint is its completion; the result is a
+        // GET of its target (through the origin rule, after its Retry-After).
+        return match Target::first_in(&facts.target.uri, &head.headers, http::header::LOCATION) {
+            Some(target) => Verdict::Fetch(facts.for_request(target, rules)),
+            None => Verdict::fail_because(
+                ErrorKind::InvalidPollingUrl,
+                format!("a {status} from the Location monitor without a usable Location"),
+            ),
+        };
+    }
     if status.is_success() {
         let doc = body.doc();
+        let generic = rules
+            .generic_vocabulary
+            .then(|| doc.status.as_deref().and_then(generic_state))
+            .flatten();
         let state = if let Some(ps) = doc.provisioning_state.as_deref() {
             facts.note(Some(ps), &doc);
             State::of(ps)
+        } else if let (Some(state), Some(st)) = (generic, doc.status.as_deref()) {
+            facts.note(Some(st), &doc);
+            state
         } else if let Some(st) = doc.status.as_deref() {
             let state = State::of(st);
             if state.is_terminal() || is_running_word(st) {
@@ -128,6 +146,24 @@ fn location(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
     }
     // The Location answers what the operation would have answered synchronously.
     Verdict::fail(ErrorKind::OperationFailed)
+}
+
+/// The opt-in generic vocabulary (dialects §7): a status word lowercased, with spaces, `_` and
+/// `-` removed, as asynchronous request-reply endpoints spell them ("In progress").
+fn generic_state(word: &str) -> Option<State> {
+    let folded: String = word
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    match folded.as_str() {
+        "notstarted" | "pending" | "queued" | "accepted" | "running" | "inprogress"
+        | "processing" => Some(State::Running),
+        "succeeded" | "completed" => Some(State::Succeeded),
+        "failed" => Some(State::Failed),
+        "canceled" | "cancelled" => Some(State::Canceled),
+        _ => None,
+    }
 }
 
 /// A Location poll follows only `Location`, relative to the URL that answered.

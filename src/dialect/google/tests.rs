@@ -27,6 +27,7 @@ fn rules() -> Rules {
         add_api_version: false,
         final_state_via: None,
         inline_result: false,
+        generic_vocabulary: false,
     }
 }
 
