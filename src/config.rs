@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dialect::google::GoogleRules;
+use crate::dialect::graph::GraphRules;
 use crate::info::DialectSet;
 use crate::options::FinalStateVia;
 use crate::progress::OnProgress;
@@ -18,6 +19,7 @@ pub(crate) struct Config {
     pub(crate) schedule: Option<PollSchedule>,
     pub(crate) dialects: DialectSet,
     pub(crate) google: GoogleRules,
+    pub(crate) graph: GraphRules,
     pub(crate) max_interval: Duration,
     pub(crate) max_duration: Option<Duration>,
     pub(crate) max_polls: Option<u32>,
@@ -57,6 +59,7 @@ impl Default for Config {
             schedule: None,
             dialects: DialectSet::default(),
             google: GoogleRules::default(),
+            graph: GraphRules::default(),
             max_interval: Duration::from_secs(600),
             max_duration: None,
             max_polls: None,

@@ -452,6 +452,18 @@ fn finish<S, B: Body>(
             head.extensions.insert(run.operation.info());
             Step::Ready(Ok(Response::from_parts(head, LroBody::replay(json, None))))
         }
+        Next::ReturnSynthesized {
+            status,
+            headers,
+            body: bytes,
+        } => {
+            let mut response = Response::new(LroBody::replay(bytes, None));
+            *response.status_mut() = status;
+            *response.version_mut() = head.version;
+            *response.headers_mut() = headers;
+            response.extensions_mut().insert(run.operation.info());
+            Step::Ready(Ok(response))
+        }
         Next::ReturnNoContent => {
             let mut response = Response::new(LroBody::empty());
             *response.status_mut() = StatusCode::NO_CONTENT;

@@ -29,6 +29,8 @@ pub enum MonitorKind {
     /// A Google discovery-style operation (Compute, GKE, Cloud SQL), polled on the original
     /// host.
     GoogleDiscoveryOperation,
+    /// A Microsoft Graph monitor (`Location` of a `202`): the body decides.
+    GraphMonitor,
 }
 
 impl MonitorKind {
@@ -45,6 +47,7 @@ impl MonitorKind {
             MonitorKind::ProvisioningState
             | MonitorKind::GoogleOperation
             | MonitorKind::GoogleDiscoveryOperation => None,
+            MonitorKind::GraphMonitor => Some("location"),
         }
     }
 }
@@ -77,6 +80,8 @@ pub enum LroDialect {
     GoogleAip151,
     /// Google's discovery-style operations: Compute, GKE and Cloud SQL.
     GoogleDiscovery,
+    /// Microsoft Graph's `202 Accepted` + `Location` operations (on by default).
+    Graph,
 }
 
 impl LroDialect {
@@ -90,6 +95,7 @@ impl LroDialect {
             LroDialect::Azure => "azure",
             LroDialect::GoogleAip151 => "google-aip-151",
             LroDialect::GoogleDiscovery => "google-discovery",
+            LroDialect::Graph => "graph",
         }
     }
 
@@ -98,6 +104,7 @@ impl LroDialect {
             LroDialect::Azure => 1,
             LroDialect::GoogleAip151 => 2,
             LroDialect::GoogleDiscovery => 4,
+            LroDialect::Graph => 8,
         }
     }
 }
@@ -107,9 +114,9 @@ impl LroDialect {
 pub(crate) struct DialectSet(u8);
 
 impl Default for DialectSet {
-    /// Azure only.
+    /// Azure and Graph: their markers are protocol-level (dialects §8).
     fn default() -> Self {
-        DialectSet(LroDialect::Azure.bit())
+        DialectSet(LroDialect::Azure.bit() | LroDialect::Graph.bit())
     }
 }
 

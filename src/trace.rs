@@ -34,7 +34,10 @@ impl Trace {
                     "lro poll scheduled"
                 );
             }
-            Next::Return { .. } | Next::ReturnNoContent | Next::ReturnJson(_) => {
+            Next::Return { .. }
+            | Next::ReturnNoContent
+            | Next::ReturnJson(_)
+            | Next::ReturnSynthesized { .. } => {
                 if let Some(span) = &self.span {
                     tracing::debug!(parent: span, status, word = op.status_word(), polls = op.polls(), "lro resolved");
                 }

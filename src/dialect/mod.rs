@@ -11,6 +11,7 @@
 
 pub(crate) mod azure;
 pub(crate) mod google;
+pub(crate) mod graph;
 
 use std::time::SystemTime;
 
@@ -25,6 +26,7 @@ use crate::options::FinalStateVia;
 use crate::wire::status::StatusDoc;
 use crate::wire::url::Target;
 use google::GoogleRules;
+use graph::GraphRules;
 
 /// The wall clock, read only for an HTTP-date `Retry-After`.
 pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;
@@ -123,6 +125,7 @@ pub(crate) struct Rules {
     /// A dialect the request forces.
     pub(crate) forced: Option<LroDialect>,
     pub(crate) google: GoogleRules,
+    pub(crate) graph: GraphRules,
     pub(crate) inspect_cap: usize,
     pub(crate) body_cap: usize,
     pub(crate) require_monitor_on_202: bool,
@@ -153,6 +156,10 @@ pub(crate) struct Facts {
     pub(crate) operation: OperationFacts,
     /// Polls are `POST`s (Compute's `…/wait`), not `GET`s.
     pub(crate) poll_post: bool,
+    /// The final GET's 2xx is the result as `200` (Graph), not with its own status.
+    pub(crate) final_as_ok: bool,
+    /// The first response's body, when a dialect may return it as the result (Graph).
+    pub(crate) initial_body: Option<Bytes>,
 }
 
 impl Facts {
@@ -170,6 +177,8 @@ impl Facts {
             matched_by: "",
             operation: OperationFacts::default(),
             poll_post: false,
+            final_as_ok: false,
+            initial_body: None,
         }
     }
 
@@ -232,6 +241,12 @@ pub(crate) enum Verdict {
     NoContent,
     /// Done: the result is this JSON as a `200 OK`.
     Json(Bytes),
+    /// Done: the result is this response, built by the dialect (a body it kept or unwrapped).
+    Synthesized {
+        status: StatusCode,
+        headers: http::HeaderMap,
+        body: Bytes,
+    },
     /// An error, with the response it came from.
     Fail {
         kind: ErrorKind,
@@ -260,6 +275,7 @@ pub(crate) enum Dialect {
     Azure,
     GoogleAip151,
     GoogleDiscovery,
+    Graph,
 }
 
 impl Dialect {
@@ -268,6 +284,7 @@ impl Dialect {
             LroDialect::Azure => Dialect::Azure,
             LroDialect::GoogleAip151 => Dialect::GoogleAip151,
             LroDialect::GoogleDiscovery => Dialect::GoogleDiscovery,
+            LroDialect::Graph => Dialect::Graph,
         }
     }
 
@@ -276,6 +293,7 @@ impl Dialect {
             Dialect::Azure => LroDialect::Azure,
             Dialect::GoogleAip151 => LroDialect::GoogleAip151,
             Dialect::GoogleDiscovery => LroDialect::GoogleDiscovery,
+            Dialect::Graph => LroDialect::Graph,
         }
     }
 
@@ -294,7 +312,9 @@ impl Dialect {
 
     /// How much of the first response's body to read; `None` leaves it unread.
     pub(crate) fn body_cap(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<usize> {
-        if Dialect::google_may_start(rules, facts, head) {
+        if Dialect::google_may_start(rules, facts, head)
+            || (Dialect::may(rules, LroDialect::Graph) && graph::applies(rules, facts, head))
+        {
             return Some(rules.inspect_cap);
         }
         let azure = match rules.forced {
@@ -323,6 +343,7 @@ impl Dialect {
                 &[Dialect::Azure]
             }
             None => &[
+                Dialect::Graph,
                 Dialect::GoogleAip151,
                 Dialect::GoogleDiscovery,
                 Dialect::Azure,
@@ -334,6 +355,10 @@ impl Dialect {
             let verdict = match dialect {
                 _ if !on => continue,
                 Dialect::Azure => azure::start(rules, facts, reply),
+                Dialect::Graph if graph::applies(rules, facts, head) || forced => {
+                    graph::start(rules, facts, reply)
+                }
+                Dialect::Graph => continue,
                 _ if !Dialect::google_may_start(rules, facts, head) => continue,
                 Dialect::GoogleAip151 => google::aip::start(rules, facts, reply),
                 Dialect::GoogleDiscovery => google::discovery::start(rules, facts, reply),
@@ -349,7 +374,7 @@ impl Dialect {
     pub(crate) fn poll_body_cap(self, rules: &Rules, facts: &Facts) -> usize {
         match self {
             Dialect::Azure => azure::poll_body_cap(rules, facts),
-            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => rules.body_cap,
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery | Dialect::Graph => rules.body_cap,
         }
     }
 
@@ -359,6 +384,7 @@ impl Dialect {
             Dialect::Azure => azure::read(rules, facts, reply),
             Dialect::GoogleAip151 => google::aip::read(rules, facts, reply),
             Dialect::GoogleDiscovery => google::discovery::read(rules, facts, reply),
+            Dialect::Graph => graph::read(rules, facts, reply),
         }
     }
 
@@ -377,22 +403,43 @@ impl Dialect {
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => {
                 google::code_and_message(status, body)
             }
+            Dialect::Graph => graph::code_and_message(body),
+        }
+    }
+
+    /// Whether the dialect admits `uri`, off the original origin and the allow-list, as a
+    /// monitor of its own (without credentials): Graph's drive monitors.
+    pub(crate) fn admits(self, rules: &Rules, facts: &Facts, uri: &Uri) -> bool {
+        match self {
+            Dialect::Graph => {
+                facts.monitor == MonitorKind::GraphMonitor && graph::admits(rules, uri)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `dialect` is on (or forced).
+    fn may(rules: &Rules, dialect: LroDialect) -> bool {
+        match rules.forced {
+            Some(forced) => forced == dialect,
+            None => rules.dialects.has(dialect),
         }
     }
 
     /// A wait the response's body asks for, where its headers name none.
     pub(crate) fn body_hint(self, body: &[u8]) -> Option<std::time::Duration> {
         match self {
-            Dialect::Azure => None,
+            Dialect::Azure | Dialect::Graph => None,
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::retry_delay(body),
         }
     }
 
     /// The no-hint schedule when the caller set none.
-    pub(crate) fn default_schedule(self) -> crate::wire::retry_after::PollSchedule {
+    pub(crate) fn default_schedule(self, facts: &Facts) -> crate::wire::retry_after::PollSchedule {
         match self {
             Dialect::Azure => crate::wire::retry_after::PollSchedule::default(),
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::schedule(),
+            Dialect::Graph => graph::schedule(facts),
         }
     }
 }

@@ -55,7 +55,7 @@ impl Operation {
     pub(super) fn error(&self, kind: ErrorKind, now: Instant) -> LroError {
         LroError::new(kind)
             .with_progress(
-                Some(self.facts.monitor_uri.clone()),
+                Some(self.shown_monitor()),
                 self.polls,
                 now.saturating_duration_since(self.started),
             )

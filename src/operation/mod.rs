@@ -46,6 +46,12 @@ pub(crate) enum Next {
     ReturnNoContent,
     /// The result is this JSON, a status monitor's `result` member, as a `200 OK`.
     ReturnJson(Bytes),
+    /// The result is a response the dialect built.
+    ReturnSynthesized {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    },
     Fail(crate::LroError),
 }
 
@@ -70,6 +76,10 @@ pub(crate) struct Operation {
     same_origin: bool,
     /// False for good once credentials were stripped for an allowed foreign origin.
     credentials_ok: bool,
+    /// The monitor, and the result's URL, were requested without credentials: they may carry
+    /// one in their query (SAS `sig=`, OneDrive `tempauth=`), so they are shown redacted.
+    monitor_bare: bool,
+    final_bare: bool,
     /// The caller sent origin-form (path only, authority in `Host`): so do its polls, and its
     /// service is bound to one origin.
     origin_form: bool,
@@ -150,6 +160,7 @@ impl Operation {
                 dialects: options.dialects_over(config.dialects),
                 forced: options.dialect,
                 google: config.google.clone(),
+                graph: config.graph.clone(),
                 inspect_cap: config.inspect_cap,
                 body_cap: config.body_cap,
                 require_monitor_on_202: config.require_monitor_on_202,
@@ -166,6 +177,8 @@ impl Operation {
             extensions: Extensions::new(),
             same_origin: true,
             credentials_ok: true,
+            monitor_bare: false,
+            final_bare: false,
             origin_form: false,
             schedule,
             explicit_schedule: explicit.is_some(),
@@ -240,13 +253,19 @@ impl Operation {
     pub(crate) fn info(&self) -> LroInfo {
         LroInfo {
             monitor_kind: self.facts.monitor,
-            monitor_url: self.facts.monitor_uri.clone(),
+            monitor_url: self.shown_monitor(),
             polls: self.polls,
             transient_retries: self.transient_total,
             total_wait: self.total_wait,
             status: self.facts.status_word.clone(),
             percent_complete: self.facts.percent_complete,
-            final_url: self.final_url.clone(),
+            final_url: self.final_url.as_ref().map(|uri| {
+                if self.final_bare {
+                    redacted_uri(uri)
+                } else {
+                    uri.clone()
+                }
+            }),
             gone_on_404: self.facts.gone_on_404,
             initial: self.initial.clone(),
             dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
@@ -300,11 +319,20 @@ impl Operation {
             polls: self.polls,
             next_wait,
             monitor_kind: self.facts.monitor,
-            monitor_url: self.facts.monitor_uri.clone(),
+            monitor_url: self.shown_monitor(),
             token: self.token(),
         };
         for hook in self.hooks.iter().flatten() {
             hook.call(&progress);
+        }
+    }
+
+    /// The monitor's URL as it may be shown: redacted when it went without credentials.
+    pub(crate) fn shown_monitor(&self) -> http::Uri {
+        if self.monitor_bare {
+            redacted_uri(&self.facts.monitor_uri)
+        } else {
+            self.facts.monitor_uri.clone()
         }
     }
 
@@ -327,6 +355,13 @@ impl Operation {
     pub(crate) fn polls(&self) -> u32 {
         self.polls
     }
+}
+
+/// `uri` with its query values and userinfo replaced by `REDACTED`.
+fn redacted_uri(uri: &http::Uri) -> http::Uri {
+    crate::wire::redact::redact(uri)
+        .parse()
+        .unwrap_or_else(|_| uri.clone())
 }
 
 #[cfg(test)]

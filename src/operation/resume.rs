@@ -73,7 +73,7 @@ impl Operation {
         let dialect = Dialect::of(token.dialect);
         op.dialect = Some(dialect);
         if !op.explicit_schedule {
-            op.schedule = dialect.default_schedule();
+            op.schedule = dialect.default_schedule(&op.facts);
         }
         op.facts.operation.name = token.operation_name.clone();
         op.facts.poll_post = token.poll_post;

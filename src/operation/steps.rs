@@ -31,7 +31,7 @@ impl Operation {
         };
         self.dialect = Some(dialect);
         if !self.explicit_schedule {
-            self.schedule = dialect.default_schedule();
+            self.schedule = dialect.default_schedule(&self.facts);
         }
         self.initial = Some(Initial {
             status: reply.head.status,
@@ -55,7 +55,8 @@ impl Operation {
     fn on_final(&mut self, reply: Reply<'_>) -> Next {
         let head = reply.head;
         if head.status.is_success() {
-            return Next::Return { status: None };
+            let status = self.facts.final_as_ok.then_some(http::StatusCode::OK);
+            return Next::Return { status };
         }
         if is_transient(head.status) {
             return self.retry(reply, ErrorKind::FinalGetFailed);
@@ -71,6 +72,15 @@ impl Operation {
             Verdict::Result { status } => Next::Return { status },
             Verdict::NoContent => Next::ReturnNoContent,
             Verdict::Json(json) => Next::ReturnJson(json),
+            Verdict::Synthesized {
+                status,
+                headers,
+                body,
+            } => Next::ReturnSynthesized {
+                status,
+                headers,
+                body,
+            },
             Verdict::Fetch(target) => {
                 self.final_url = Some(target.uri.clone());
                 self.phase = Phase::Final;
@@ -129,7 +139,22 @@ impl Operation {
     /// named the URL.
     fn check_origin(&mut self, reply: Option<Reply<'_>>, now: Instant) -> Result<(), LroError> {
         let target = &self.facts.target.uri;
-        let refused = match url::admit(&self.facts.orig.uri, &self.config.allowed, target) {
+        let mut admission = url::admit(&self.facts.orig.uri, &self.config.allowed, target);
+        if admission == Admission::Refused {
+            // A dialect's own monitor hosts (Graph's drive monitors), never with credentials.
+            if let Some(dialect) = self.dialect {
+                if dialect.admits(&self.rules, &self.facts, target) {
+                    admission = Admission::Allowed { credentials: false };
+                }
+            }
+        }
+        let bare = matches!(admission, Admission::Allowed { credentials: false });
+        if self.phase == Phase::Final {
+            self.final_bare = bare;
+        } else {
+            self.monitor_bare = bare;
+        }
+        let refused = match admission {
             Admission::SameOrigin => {
                 self.same_origin = true;
                 return Ok(());

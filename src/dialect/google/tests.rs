@@ -20,6 +20,7 @@ fn rules() -> Rules {
             .with(LroDialect::GoogleDiscovery, true),
         forced: None,
         google: GoogleRules::default(),
+        graph: crate::dialect::graph::GraphRules::default(),
         inspect_cap: 1 << 20,
         body_cap: 1 << 20,
         require_monitor_on_202: false,

@@ -1,0 +1,306 @@
+//! Microsoft Graph: a `202 Accepted` with a `Location` monitor, in three shapes (drive copy on
+//! another host, Teams' version-relative operations, stepwise operations); the body decides
+//! (dialects §4).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use serde::Deserialize;
+
+use super::{Facts, Reply, Rules, Seen, Verdict};
+use crate::error::ErrorKind;
+use crate::info::MonitorKind;
+use crate::wire::retry_after::PollSchedule;
+use crate::wire::status::StatusDoc;
+use crate::wire::url::Target;
+
+/// Graph's hosts and the other hosts its drive-copy monitors live on.
+#[derive(Debug, Clone)]
+pub(crate) struct GraphRules {
+    pub(crate) hosts: Arc<[Box<str>]>,
+    /// `host` or `*.domain`: admitted over https only, never with credentials.
+    pub(crate) monitor_hosts: Arc<[Box<str>]>,
+}
+
+impl Default for GraphRules {
+    fn default() -> Self {
+        let boxed = |hosts: &[&str]| -> Arc<[Box<str>]> {
+            hosts
+                .iter()
+                .map(|h| Box::from(*h))
+                .collect::<Vec<_>>()
+                .into()
+        };
+        GraphRules {
+            hosts: boxed(&[
+                "graph.microsoft.com",
+                "graph.microsoft.us",
+                "dod-graph.microsoft.us",
+                "microsoftgraph.chinacloudapi.cn",
+            ]),
+            monitor_hosts: boxed(&["api.onedrive.com", "*.sharepoint.com"]),
+        }
+    }
+}
+
+fn host_matches(host: &str, pattern: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(domain) => host
+            .len()
+            .checked_sub(domain.len())
+            .and_then(|at| at.checked_sub(1))
+            .is_some_and(|dot| {
+                dot > 0
+                    && host.as_bytes().get(dot) == Some(&b'.')
+                    && host
+                        .get(dot.saturating_add(1)..)
+                        .is_some_and(|d| d.eq_ignore_ascii_case(domain))
+            }),
+        None => host.eq_ignore_ascii_case(pattern),
+    }
+}
+
+/// Whether the first response starts a Graph operation: a 202 with `Location` from Graph.
+pub(crate) fn applies(rules: &Rules, facts: &Facts, head: &http::response::Parts) -> bool {
+    head.status == StatusCode::ACCEPTED
+        && head.headers.contains_key(http::header::LOCATION)
+        && facts
+            .orig
+            .uri
+            .host()
+            .is_some_and(|h| rules.graph.hosts.iter().any(|g| h.eq_ignore_ascii_case(g)))
+}
+
+/// A drive monitor on another host: admitted over https, without credentials.
+pub(crate) fn admits(rules: &Rules, uri: &Uri) -> bool {
+    uri.scheme_str() == Some("https")
+        && uri.host().is_some_and(|h| {
+            rules
+                .graph
+                .monitor_hosts
+                .iter()
+                .any(|pattern| host_matches(h, pattern))
+        })
+}
+
+/// The version segment (`v1.0`, `beta`) of the original URL.
+fn version(orig: &Uri) -> Option<&str> {
+    orig.path().split('/').nth(1).filter(|v| !v.is_empty())
+}
+
+/// §4b: a `Location` starting with `/` but not with `/{version}/` is version-relative (Teams'
+/// `/teams('…')/operations('…')`); anything else resolves as usual.
+fn resolve(orig: &Uri, base: &Uri, raw: &str) -> Option<Target> {
+    if let (Some(v), Some(rest)) = (version(orig), raw.strip_prefix('/')) {
+        let versioned = rest.starts_with(&format!("{v}/")) || rest.starts_with('/');
+        if !versioned {
+            let absolute = format!("{}://{}/{v}/{rest}", orig.scheme_str()?, orig.authority()?);
+            return Target::resolve(orig, &absolute);
+        }
+    }
+    Target::resolve(base, raw)
+}
+
+/// The first response: remember its body (a result for some actions), poll its Location.
+pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+    facts.matched_by = "202 + Location from Microsoft Graph";
+    if let Seen::Whole(body) = reply.body {
+        let trimmed = body.trim_ascii();
+        let is_object = trimmed.starts_with(b"{") && StatusDoc::parse(trimmed).is_ok();
+        let empty = trimmed
+            .strip_prefix(b"{")
+            .and_then(|t| t.strip_suffix(b"}"));
+        if is_object && !empty.is_some_and(|inside| inside.trim_ascii().is_empty()) {
+            facts.initial_body = Some(Bytes::copy_from_slice(body));
+        }
+    }
+    let raw = reply
+        .head
+        .headers
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let orig = facts.orig.uri.clone();
+    let Some(target) = resolve(&orig, &orig, raw) else {
+        return Verdict::fail_because(ErrorKind::InvalidPollingUrl, "unusable Location");
+    };
+    facts.watch(MonitorKind::GraphMonitor, target, rules);
+    facts.final_as_ok = true;
+    Verdict::Poll
+}
+
+/// The fields of Graph's three monitor shapes that the rules read.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Monitor {
+    #[serde(default)]
+    status: Option<serde_json::Value>,
+    #[serde(default)]
+    percentage_complete: Option<f64>,
+    #[serde(default)]
+    resource_location: Option<serde_json::Value>,
+    #[serde(default)]
+    target_resource_location: Option<serde_json::Value>,
+}
+
+fn string(value: Option<&serde_json::Value>) -> Option<&str> {
+    value
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// A monitor's answer (§4c).
+pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+    let status = reply.head.status;
+    let see_other = status == StatusCode::SEE_OTHER;
+    if !status.is_success() && !see_other {
+        return Verdict::fail(ErrorKind::PollFailed);
+    }
+    let bytes = match reply.body {
+        Seen::Whole(b) => b,
+        Seen::Partial(_) => {
+            let detail = format!("over {} bytes", rules.body_cap);
+            return Verdict::fail_because(ErrorKind::BodyTooLarge, detail);
+        }
+        Seen::Unread => &[],
+    };
+    let monitor: Option<Monitor> = serde_json::from_slice(bytes).ok();
+    if let Some(percent) = monitor.as_ref().and_then(|m| m.percentage_complete) {
+        facts.percent_complete = Some(percent).filter(|p| p.is_finite());
+    }
+    let word = monitor.as_ref().and_then(|m| string(m.status.as_ref()));
+    if let Some(word) = word {
+        facts.note(Some(word), &StatusDoc::default());
+    }
+    let folded = word.map(str::to_ascii_lowercase);
+    match (folded.as_deref(), see_other) {
+        (Some("completed" | "succeeded"), _) => done(rules, facts, monitor.as_ref(), reply),
+        (Some("failed" | "deletefailed"), _) => Verdict::fail(ErrorKind::OperationFailed),
+        // Row 4: a 303 says done; its Location is recorded, never followed.
+        (_, true) => {
+            facts.note_location(&reply.head.headers, rules);
+            done(rules, facts, monitor.as_ref(), reply)
+        }
+        (Some(_), false) => Verdict::Poll,
+        (None, false) => {
+            Verdict::fail_because(ErrorKind::MissingStatus, "no string `status` in the body")
+        }
+    }
+}
+
+/// §4d: the resource the monitor names, else the first response's body, else the monitor's.
+fn done(rules: &Rules, facts: &mut Facts, monitor: Option<&Monitor>, reply: Reply<'_>) -> Verdict {
+    let orig = facts.orig.uri.clone();
+    let resource = monitor.and_then(|m| {
+        string(m.resource_location.as_ref())
+            .and_then(|raw| Target::resolve(&facts.monitor_uri, raw))
+            .or_else(|| {
+                string(m.target_resource_location.as_ref())
+                    .and_then(|raw| resolve(&orig, &facts.monitor_uri, raw))
+            })
+    });
+    if let Some(target) = resource {
+        return Verdict::Fetch(facts.for_request(target, rules));
+    }
+    if let Some(body) = facts.initial_body.take() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        return Verdict::Synthesized {
+            status: StatusCode::OK,
+            headers,
+            body,
+        };
+    }
+    let status = (reply.head.status != StatusCode::OK).then_some(StatusCode::OK);
+    Verdict::Result { status }
+}
+
+/// The error's text: `error.code`/`message`, else `statusDescription` or `statusDetail`.
+pub(crate) fn code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Text {
+        #[serde(default)]
+        status_description: Option<String>,
+        #[serde(default)]
+        status_detail: Option<String>,
+    }
+    let doc = StatusDoc::parse(body).unwrap_or_default();
+    let (code, message) = doc.code_and_message();
+    let (code, message) = (code.map(str::to_owned), message.map(str::to_owned));
+    if message.is_some() {
+        return (code, message);
+    }
+    let text: Option<Text> = serde_json::from_slice(body).ok();
+    let fallback = text.and_then(|t| t.status_description.or(t.status_detail));
+    (code, fallback)
+}
+
+/// Teams asks for at least 5 s between checks; the other shapes take the usual schedule.
+pub(crate) fn schedule(facts: &Facts) -> PollSchedule {
+    if facts.monitor_uri.path().contains("/operations('") {
+        PollSchedule::exponential(
+            std::time::Duration::from_secs(5),
+            2,
+            std::time::Duration::from_secs(30),
+        )
+        .unwrap_or_default()
+    } else {
+        PollSchedule::default()
+    }
+}
+
+#[cfg(test)]
+pub(super) fn resolve_for(orig: &str, raw: &str) -> Option<String> {
+    let orig: Uri = orig.parse().ok()?;
+    resolve(&orig, &orig, raw).map(|t| t.uri.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_relative_locations_keep_the_version() {
+        let orig = "https://graph.microsoft.com/v1.0/teams/T/clone";
+        for (raw, expected) in [
+            (
+                "/teams('79af')/operations('8ad1')",
+                "https://graph.microsoft.com/v1.0/teams('79af')/operations('8ad1')",
+            ),
+            (
+                "/v1.0/storage/operations/1",
+                "https://graph.microsoft.com/v1.0/storage/operations/1",
+            ),
+            (
+                "https://api.onedrive.com/monitor/1",
+                "https://api.onedrive.com/monitor/1",
+            ),
+        ] {
+            assert_eq!(resolve_for(orig, raw).as_deref(), Some(expected), "{raw}");
+        }
+        assert_eq!(
+            resolve_for("https://graph.microsoft.com/beta/x", "/teams('1')").as_deref(),
+            Some("https://graph.microsoft.com/beta/teams('1')")
+        );
+    }
+
+    #[test]
+    fn monitor_hosts_match_exactly_or_below_a_domain() {
+        for (host, pattern, matches) in [
+            ("api.onedrive.com", "api.onedrive.com", true),
+            ("contoso.sharepoint.com", "*.sharepoint.com", true),
+            ("contoso-my.sharepoint.com", "*.sharepoint.com", true),
+            ("sharepoint.com", "*.sharepoint.com", false),
+            ("evilsharepoint.com", "*.sharepoint.com", false),
+            ("sharepoint.com.evil.example", "*.sharepoint.com", false),
+        ] {
+            assert_eq!(host_matches(host, pattern), matches, "{host} {pattern}");
+        }
+    }
+}
