@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::dialect::fabric::FabricRules;
 use crate::dialect::google::GoogleRules;
 use crate::dialect::graph::GraphRules;
 use crate::info::DialectSet;
@@ -20,6 +21,7 @@ pub(crate) struct Config {
     pub(crate) dialects: DialectSet,
     pub(crate) google: GoogleRules,
     pub(crate) graph: GraphRules,
+    pub(crate) fabric: FabricRules,
     pub(crate) max_interval: Duration,
     pub(crate) max_duration: Option<Duration>,
     pub(crate) max_polls: Option<u32>,
@@ -60,6 +62,7 @@ impl Default for Config {
             dialects: DialectSet::default(),
             google: GoogleRules::default(),
             graph: GraphRules::default(),
+            fabric: FabricRules::default(),
             max_interval: Duration::from_secs(600),
             max_duration: None,
             max_polls: None,

@@ -31,6 +31,8 @@ pub enum MonitorKind {
     GoogleDiscoveryOperation,
     /// A Microsoft Graph monitor (`Location` of a `202`): the body decides.
     GraphMonitor,
+    /// A Microsoft Fabric operation, `/{version}/operations/{id}`.
+    FabricOperation,
 }
 
 impl MonitorKind {
@@ -48,6 +50,7 @@ impl MonitorKind {
             | MonitorKind::GoogleOperation
             | MonitorKind::GoogleDiscoveryOperation => None,
             MonitorKind::GraphMonitor => Some("location"),
+            MonitorKind::FabricOperation => Some("x-ms-operation-id"),
         }
     }
 }
@@ -82,6 +85,8 @@ pub enum LroDialect {
     GoogleDiscovery,
     /// Microsoft Graph's `202 Accepted` + `Location` operations (on by default).
     Graph,
+    /// Microsoft Fabric's `202` + `x-ms-operation-id` operations (on by default).
+    Fabric,
 }
 
 impl LroDialect {
@@ -96,6 +101,7 @@ impl LroDialect {
             LroDialect::GoogleAip151 => "google-aip-151",
             LroDialect::GoogleDiscovery => "google-discovery",
             LroDialect::Graph => "graph",
+            LroDialect::Fabric => "fabric",
         }
     }
 
@@ -105,6 +111,7 @@ impl LroDialect {
             LroDialect::GoogleAip151 => 2,
             LroDialect::GoogleDiscovery => 4,
             LroDialect::Graph => 8,
+            LroDialect::Fabric => 16,
         }
     }
 }
@@ -114,9 +121,9 @@ impl LroDialect {
 pub(crate) struct DialectSet(u8);
 
 impl Default for DialectSet {
-    /// Azure and Graph: their markers are protocol-level (dialects §8).
+    /// Azure, Graph and Fabric: their markers are protocol-level (dialects §8).
     fn default() -> Self {
-        DialectSet(LroDialect::Azure.bit() | LroDialect::Graph.bit())
+        DialectSet(LroDialect::Azure.bit() | LroDialect::Graph.bit() | LroDialect::Fabric.bit())
     }
 }
 

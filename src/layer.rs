@@ -295,6 +295,20 @@ impl LroLayerBuilder {
         self
     }
 
+    /// Microsoft Fabric: poll the `Location` of its `202`s (its regional cluster hosts under
+    /// `analysis.windows.net` or `fabric.microsoft.com`, https only) with the credentials, as
+    /// Microsoft's own client does, rather than `/{v}/operations/{id}` on the original host
+    /// (default off: it sends the token off the original origin).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().fabric_follow_location(true);
+    /// # let _ = b;
+    /// ```
+    pub fn fabric_follow_location(mut self, yes: bool) -> Self {
+        self.config.fabric.follow_location = yes;
+        self
+    }
+
     /// Turns a dialect on for every request (Google's are off by default).
     ///
     /// ```

@@ -10,6 +10,7 @@
 //! progress, resume tokens). Dialects import only this module and `wire/`.
 
 pub(crate) mod azure;
+pub(crate) mod fabric;
 pub(crate) mod google;
 pub(crate) mod graph;
 
@@ -25,6 +26,7 @@ use crate::info::{MonitorKind, OperationFacts};
 use crate::options::FinalStateVia;
 use crate::wire::status::StatusDoc;
 use crate::wire::url::Target;
+use fabric::FabricRules;
 use google::GoogleRules;
 use graph::GraphRules;
 
@@ -126,6 +128,7 @@ pub(crate) struct Rules {
     pub(crate) forced: Option<LroDialect>,
     pub(crate) google: GoogleRules,
     pub(crate) graph: GraphRules,
+    pub(crate) fabric: FabricRules,
     pub(crate) inspect_cap: usize,
     pub(crate) body_cap: usize,
     pub(crate) require_monitor_on_202: bool,
@@ -160,6 +163,8 @@ pub(crate) struct Facts {
     pub(crate) final_as_ok: bool,
     /// The first response's body, when a dialect may return it as the result (Graph).
     pub(crate) initial_body: Option<Bytes>,
+    /// A response kept in case the final GET says there is no result (Fabric).
+    pub(crate) kept: Option<(http::HeaderMap, Bytes)>,
 }
 
 impl Facts {
@@ -179,6 +184,7 @@ impl Facts {
             poll_post: false,
             final_as_ok: false,
             initial_body: None,
+            kept: None,
         }
     }
 
@@ -276,6 +282,7 @@ pub(crate) enum Dialect {
     GoogleAip151,
     GoogleDiscovery,
     Graph,
+    Fabric,
 }
 
 impl Dialect {
@@ -285,6 +292,7 @@ impl Dialect {
             LroDialect::GoogleAip151 => Dialect::GoogleAip151,
             LroDialect::GoogleDiscovery => Dialect::GoogleDiscovery,
             LroDialect::Graph => Dialect::Graph,
+            LroDialect::Fabric => Dialect::Fabric,
         }
     }
 
@@ -294,6 +302,7 @@ impl Dialect {
             Dialect::GoogleAip151 => LroDialect::GoogleAip151,
             Dialect::GoogleDiscovery => LroDialect::GoogleDiscovery,
             Dialect::Graph => LroDialect::Graph,
+            Dialect::Fabric => LroDialect::Fabric,
         }
     }
 
@@ -343,6 +352,7 @@ impl Dialect {
                 &[Dialect::Azure]
             }
             None => &[
+                Dialect::Fabric,
                 Dialect::Graph,
                 Dialect::GoogleAip151,
                 Dialect::GoogleDiscovery,
@@ -359,6 +369,14 @@ impl Dialect {
                     graph::start(rules, facts, reply)
                 }
                 Dialect::Graph => continue,
+                // A Fabric 202 without an operation id is a job start: handed over as it is.
+                Dialect::Fabric if fabric::applies(rules, facts, head) || forced => {
+                    match fabric::start(rules, facts, reply) {
+                        Verdict::PassThrough => return (None, Verdict::PassThrough),
+                        verdict => verdict,
+                    }
+                }
+                Dialect::Fabric => continue,
                 _ if !Dialect::google_may_start(rules, facts, head) => continue,
                 Dialect::GoogleAip151 => google::aip::start(rules, facts, reply),
                 Dialect::GoogleDiscovery => google::discovery::start(rules, facts, reply),
@@ -374,7 +392,9 @@ impl Dialect {
     pub(crate) fn poll_body_cap(self, rules: &Rules, facts: &Facts) -> usize {
         match self {
             Dialect::Azure => azure::poll_body_cap(rules, facts),
-            Dialect::GoogleAip151 | Dialect::GoogleDiscovery | Dialect::Graph => rules.body_cap,
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery | Dialect::Graph | Dialect::Fabric => {
+                rules.body_cap
+            }
         }
     }
 
@@ -385,6 +405,7 @@ impl Dialect {
             Dialect::GoogleAip151 => google::aip::read(rules, facts, reply),
             Dialect::GoogleDiscovery => google::discovery::read(rules, facts, reply),
             Dialect::Graph => graph::read(rules, facts, reply),
+            Dialect::Fabric => fabric::read(rules, facts, reply),
         }
     }
 
@@ -404,17 +425,28 @@ impl Dialect {
                 google::code_and_message(status, body)
             }
             Dialect::Graph => graph::code_and_message(body),
+            Dialect::Fabric => fabric::code_and_message(body),
         }
     }
 
     /// Whether the dialect admits `uri`, off the original origin and the allow-list, as a
-    /// monitor of its own (without credentials): Graph's drive monitors.
-    pub(crate) fn admits(self, rules: &Rules, facts: &Facts, uri: &Uri) -> bool {
+    /// host of its own, and with credentials or not: Graph's drive monitors (never),
+    /// Fabric's cluster hosts when told to follow its `Location`s (with).
+    pub(crate) fn admits(self, rules: &Rules, facts: &Facts, uri: &Uri) -> Option<bool> {
         match self {
-            Dialect::Graph => {
-                facts.monitor == MonitorKind::GraphMonitor && graph::admits(rules, uri)
-            }
-            _ => false,
+            Dialect::Graph => (facts.monitor == MonitorKind::GraphMonitor
+                && graph::admits(rules, uri))
+            .then_some(false),
+            Dialect::Fabric => fabric::admits(rules, uri).then_some(true),
+            _ => None,
+        }
+    }
+
+    /// A final GET's error that a dialect turns into a result.
+    pub(crate) fn final_error(self, facts: &mut Facts, body: &[u8]) -> Option<Verdict> {
+        match self {
+            Dialect::Fabric => fabric::final_error(facts, body),
+            _ => None,
         }
     }
 
@@ -429,7 +461,7 @@ impl Dialect {
     /// A wait the response's body asks for, where its headers name none.
     pub(crate) fn body_hint(self, body: &[u8]) -> Option<std::time::Duration> {
         match self {
-            Dialect::Azure | Dialect::Graph => None,
+            Dialect::Azure | Dialect::Graph | Dialect::Fabric => None,
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::retry_delay(body),
         }
     }
@@ -440,6 +472,7 @@ impl Dialect {
             Dialect::Azure => crate::wire::retry_after::PollSchedule::default(),
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::schedule(),
             Dialect::Graph => graph::schedule(facts),
+            Dialect::Fabric => crate::wire::retry_after::PollSchedule::default(),
         }
     }
 }

@@ -161,6 +161,7 @@ impl Operation {
                 forced: options.dialect,
                 google: config.google.clone(),
                 graph: config.graph.clone(),
+                fabric: config.fabric.clone(),
                 inspect_cap: config.inspect_cap,
                 body_cap: config.body_cap,
                 require_monitor_on_202: config.require_monitor_on_202,

@@ -61,6 +61,11 @@ impl Operation {
         if is_transient(head.status) {
             return self.retry(reply, ErrorKind::FinalGetFailed);
         }
+        if let Some(dialect) = self.dialect {
+            if let Some(verdict) = dialect.final_error(&mut self.facts, reply.body.bytes()) {
+                return self.carry_out(verdict, reply);
+            }
+        }
         Next::Fail(self.response_error(ErrorKind::FinalGetFailed, reply))
     }
 
@@ -143,8 +148,8 @@ impl Operation {
         if admission == Admission::Refused {
             // A dialect's own monitor hosts (Graph's drive monitors), never with credentials.
             if let Some(dialect) = self.dialect {
-                if dialect.admits(&self.rules, &self.facts, target) {
-                    admission = Admission::Allowed { credentials: false };
+                if let Some(credentials) = dialect.admits(&self.rules, &self.facts, target) {
+                    admission = Admission::Allowed { credentials };
                 }
             }
         }

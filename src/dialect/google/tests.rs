@@ -21,6 +21,7 @@ fn rules() -> Rules {
         forced: None,
         google: GoogleRules::default(),
         graph: crate::dialect::graph::GraphRules::default(),
+        fabric: crate::dialect::fabric::FabricRules::default(),
         inspect_cap: 1 << 20,
         body_cap: 1 << 20,
         require_monitor_on_202: false,
