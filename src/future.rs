@@ -436,6 +436,9 @@ fn finish<S, B: Body>(
             if let Some(status) = status {
                 head.status = status;
             }
+            if let Some(name) = run.operation.header_to_drop() {
+                head.headers.remove(name);
+            }
             head.extensions.insert(run.operation.info());
             Step::Ready(Ok(Response::from_parts(head, body())))
         }

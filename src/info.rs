@@ -33,6 +33,8 @@ pub enum MonitorKind {
     GraphMonitor,
     /// A Microsoft Fabric operation, `/{version}/operations/{id}`.
     FabricOperation,
+    /// An OData status monitor (`Location` of a `202`).
+    ODataMonitor,
 }
 
 impl MonitorKind {
@@ -51,6 +53,7 @@ impl MonitorKind {
             | MonitorKind::GoogleDiscoveryOperation => None,
             MonitorKind::GraphMonitor => Some("location"),
             MonitorKind::FabricOperation => Some("x-ms-operation-id"),
+            MonitorKind::ODataMonitor => Some("location"),
         }
     }
 }
@@ -87,6 +90,9 @@ pub enum LroDialect {
     Graph,
     /// Microsoft Fabric's `202` + `x-ms-operation-id` operations (on by default).
     Fabric,
+    /// OData asynchronous requests: the caller sent `Prefer: respond-async` (on by default).
+    #[cfg_attr(feature = "serde", serde(rename = "odata"))]
+    OData,
 }
 
 impl LroDialect {
@@ -102,6 +108,7 @@ impl LroDialect {
             LroDialect::GoogleDiscovery => "google-discovery",
             LroDialect::Graph => "graph",
             LroDialect::Fabric => "fabric",
+            LroDialect::OData => "odata",
         }
     }
 
@@ -112,6 +119,7 @@ impl LroDialect {
             LroDialect::GoogleDiscovery => 4,
             LroDialect::Graph => 8,
             LroDialect::Fabric => 16,
+            LroDialect::OData => 32,
         }
     }
 }
@@ -121,9 +129,14 @@ impl LroDialect {
 pub(crate) struct DialectSet(u8);
 
 impl Default for DialectSet {
-    /// Azure, Graph and Fabric: their markers are protocol-level (dialects §8).
+    /// Azure, Graph, Fabric and OData: their markers are protocol-level (dialects §8).
     fn default() -> Self {
-        DialectSet(LroDialect::Azure.bit() | LroDialect::Graph.bit() | LroDialect::Fabric.bit())
+        DialectSet(
+            LroDialect::Azure.bit()
+                | LroDialect::Graph.bit()
+                | LroDialect::Fabric.bit()
+                | LroDialect::OData.bit(),
+        )
     }
 }
 

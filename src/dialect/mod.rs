@@ -13,6 +13,7 @@ pub(crate) mod azure;
 pub(crate) mod fabric;
 pub(crate) mod google;
 pub(crate) mod graph;
+pub(crate) mod odata;
 
 use std::time::SystemTime;
 
@@ -165,6 +166,12 @@ pub(crate) struct Facts {
     pub(crate) initial_body: Option<Bytes>,
     /// A response kept in case the final GET says there is no result (Fabric).
     pub(crate) kept: Option<(http::HeaderMap, Bytes)>,
+    /// The request asked `Prefer: respond-async` (OData).
+    pub(crate) respond_async: bool,
+    /// A Dataverse background operation (OData).
+    pub(crate) dataverse: bool,
+    /// The result's `AsyncResult` header is the monitor's, not the operation's: dropped.
+    pub(crate) strip_async_result: bool,
 }
 
 impl Facts {
@@ -185,6 +192,9 @@ impl Facts {
             final_as_ok: false,
             initial_body: None,
             kept: None,
+            respond_async: false,
+            dataverse: false,
+            strip_async_result: false,
         }
     }
 
@@ -258,6 +268,13 @@ pub(crate) enum Verdict {
         kind: ErrorKind,
         detail: Option<String>,
     },
+    /// An error with a response the dialect unwrapped (OData's embedded result).
+    FailWith {
+        kind: ErrorKind,
+        status: StatusCode,
+        headers: http::HeaderMap,
+        body: Bytes,
+    },
 }
 
 impl Verdict {
@@ -283,6 +300,7 @@ pub(crate) enum Dialect {
     GoogleDiscovery,
     Graph,
     Fabric,
+    OData,
 }
 
 impl Dialect {
@@ -293,6 +311,7 @@ impl Dialect {
             LroDialect::GoogleDiscovery => Dialect::GoogleDiscovery,
             LroDialect::Graph => Dialect::Graph,
             LroDialect::Fabric => Dialect::Fabric,
+            LroDialect::OData => Dialect::OData,
         }
     }
 
@@ -303,6 +322,7 @@ impl Dialect {
             Dialect::GoogleDiscovery => LroDialect::GoogleDiscovery,
             Dialect::Graph => LroDialect::Graph,
             Dialect::Fabric => LroDialect::Fabric,
+            Dialect::OData => LroDialect::OData,
         }
     }
 
@@ -352,6 +372,7 @@ impl Dialect {
                 &[Dialect::Azure]
             }
             None => &[
+                Dialect::OData,
                 Dialect::Fabric,
                 Dialect::Graph,
                 Dialect::GoogleAip151,
@@ -369,6 +390,12 @@ impl Dialect {
                     graph::start(rules, facts, reply)
                 }
                 Dialect::Graph => continue,
+                Dialect::OData
+                    if odata::applies(facts, head) || (forced && facts.respond_async) =>
+                {
+                    odata::start(rules, facts, reply)
+                }
+                Dialect::OData => continue,
                 // A Fabric 202 without an operation id is a job start: handed over as it is.
                 Dialect::Fabric if fabric::applies(rules, facts, head) || forced => {
                     match fabric::start(rules, facts, reply) {
@@ -392,9 +419,11 @@ impl Dialect {
     pub(crate) fn poll_body_cap(self, rules: &Rules, facts: &Facts) -> usize {
         match self {
             Dialect::Azure => azure::poll_body_cap(rules, facts),
-            Dialect::GoogleAip151 | Dialect::GoogleDiscovery | Dialect::Graph | Dialect::Fabric => {
-                rules.body_cap
-            }
+            Dialect::GoogleAip151
+            | Dialect::GoogleDiscovery
+            | Dialect::Graph
+            | Dialect::Fabric
+            | Dialect::OData => rules.body_cap,
         }
     }
 
@@ -406,6 +435,7 @@ impl Dialect {
             Dialect::GoogleDiscovery => google::discovery::read(rules, facts, reply),
             Dialect::Graph => graph::read(rules, facts, reply),
             Dialect::Fabric => fabric::read(rules, facts, reply),
+            Dialect::OData => odata::read(rules, facts, reply),
         }
     }
 
@@ -426,6 +456,7 @@ impl Dialect {
             }
             Dialect::Graph => graph::code_and_message(body),
             Dialect::Fabric => fabric::code_and_message(body),
+            Dialect::OData => Dialect::Azure.code_and_message(status, body),
         }
     }
 
@@ -461,7 +492,7 @@ impl Dialect {
     /// A wait the response's body asks for, where its headers name none.
     pub(crate) fn body_hint(self, body: &[u8]) -> Option<std::time::Duration> {
         match self {
-            Dialect::Azure | Dialect::Graph | Dialect::Fabric => None,
+            Dialect::Azure | Dialect::Graph | Dialect::Fabric | Dialect::OData => None,
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::retry_delay(body),
         }
     }
@@ -472,7 +503,14 @@ impl Dialect {
             Dialect::Azure => crate::wire::retry_after::PollSchedule::default(),
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::schedule(),
             Dialect::Graph => graph::schedule(facts),
-            Dialect::Fabric => crate::wire::retry_after::PollSchedule::default(),
+            Dialect::Fabric | Dialect::OData => crate::wire::retry_after::PollSchedule::default(),
+        }
+    }
+
+    /// Changes a dialect makes to the headers its polls carry.
+    pub(crate) fn edit_poll_headers(self, headers: &mut http::HeaderMap) {
+        if self == Dialect::OData {
+            odata::edit_poll_headers(headers);
         }
     }
 }

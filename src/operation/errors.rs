@@ -62,6 +62,22 @@ impl Operation {
             .with_resume(self.token())
     }
 
+    /// An error with a response a dialect unwrapped, and the service's code and message in it.
+    pub(super) fn error_with(
+        &self,
+        kind: ErrorKind,
+        status: http::StatusCode,
+        headers: http::HeaderMap,
+        body: Bytes,
+        now: Instant,
+    ) -> LroError {
+        let dialect = self.dialect.unwrap_or(Dialect::Azure);
+        let (code, message) = dialect.code_and_message(status, &body);
+        self.error(kind, now)
+            .with_service_error(code.as_deref(), message.as_deref())
+            .with_response(status, headers, body)
+    }
+
     /// An error that keeps the response it came from, with the service's code and message.
     pub(super) fn response_error(&self, kind: ErrorKind, reply: Reply<'_>) -> LroError {
         let Reply {

@@ -129,6 +129,7 @@ impl Operation {
             }
         };
         let mut op = Operation::new(verb, orig, config, options, now);
+        op.facts.respond_async = crate::dialect::odata::asks_async(req.headers());
         op.origin_form = origin_form;
         op.version = req.version();
         op.headers = url::poll_headers(req.headers());
@@ -295,6 +296,13 @@ impl Operation {
             operation_name: self.facts.operation.name.clone(),
             poll_post: self.facts.poll_post,
         }
+    }
+
+    /// A header of the response handed over as the result that is the monitor's own.
+    pub(crate) fn header_to_drop(&self) -> Option<http::HeaderName> {
+        self.facts
+            .strip_async_result
+            .then_some(crate::dialect::odata::ASYNC_RESULT)
     }
 
     /// When the operation must have ended, if `max_duration` is set.

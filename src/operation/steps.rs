@@ -30,6 +30,7 @@ impl Operation {
             return Next::PassThrough;
         };
         self.dialect = Some(dialect);
+        dialect.edit_poll_headers(&mut self.headers);
         if !self.explicit_schedule {
             self.schedule = dialect.default_schedule(&self.facts);
         }
@@ -115,6 +116,12 @@ impl Operation {
                 self.total_wait = self.total_wait.saturating_add(delay);
                 Next::Get { delay }
             }
+            Verdict::FailWith {
+                kind,
+                status,
+                headers,
+                body,
+            } => Next::Fail(self.error_with(kind, status, headers, body, reply.now)),
             Verdict::Fail { kind, detail } => {
                 let error = self.response_error(kind, reply);
                 Next::Fail(match detail {
