@@ -22,10 +22,7 @@ fn post(url: &str, prefer: Option<&str>) -> Request<Full<Bytes>> {
     builder.body(Full::from(r#"{"Name":"Ada"}"#)).unwrap()
 }
 
-async fn run(
-    server: &TestServer,
-    req: Request<Full<Bytes>>,
-) -> Result<ClientResponse, tower::BoxError> {
+async fn run(req: Request<Full<Bytes>>) -> Result<ClientResponse, tower::BoxError> {
     fast()
         .build()
         .unwrap()
@@ -58,9 +55,7 @@ fn created(_: &Hit) -> Answer {
 async fn the_result_keeps_the_operations_own_status() {
     let server = service(created).await;
     let url = server.url("/service/Customers");
-    let response = run(&server, post(&url, Some("respond-async")))
-        .await
-        .unwrap();
+    let response = run(post(&url, Some("respond-async"))).await.unwrap();
     assert_eq!(
         response.status(),
         StatusCode::CREATED,
@@ -93,7 +88,7 @@ async fn a_failed_result_is_operation_failed_with_its_status_and_error() {
     })
     .await;
     let url = server.url("/service/Customers");
-    let error = lro_error(run(&server, post(&url, Some("respond-async"))).await);
+    let error = lro_error(run(post(&url, Some("respond-async"))).await);
     assert_eq!(error.kind(), ErrorKind::OperationFailed);
     assert_eq!(error.status(), Some(StatusCode::BAD_REQUEST));
     assert_eq!(
@@ -109,7 +104,7 @@ async fn a_failed_result_is_operation_failed_with_its_status_and_error() {
     })
     .await;
     let url = server.url("/service/Customers");
-    let response = run(&server, post(&url, None)).await.unwrap();
+    let response = run(post(&url, None)).await.unwrap();
     assert_eq!(info_of(&response).dialect(), LroDialect::Azure);
 }
 
@@ -122,7 +117,7 @@ async fn an_embedded_http_response_is_unwrapped() {
     })
     .await;
     let url = server.url("/service/Customers");
-    let error = lro_error(run(&server, post(&url, Some("respond-async"))).await);
+    let error = lro_error(run(post(&url, Some("respond-async"))).await);
     assert_eq!(error.kind(), ErrorKind::OperationFailed);
     assert_eq!(error.status(), Some(StatusCode::BAD_REQUEST));
     assert_eq!(error.headers()["content-type"], "application/json");
@@ -135,9 +130,7 @@ async fn an_embedded_http_response_is_unwrapped() {
     })
     .await;
     let url = server.url("/service/Customers");
-    let response = run(&server, post(&url, Some("respond-async")))
-        .await
-        .unwrap();
+    let response = run(post(&url, Some("respond-async"))).await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["location"], "/service/Customers(7)");
     assert_eq!(json_body(response).await, json!({"ID": 7}));
@@ -149,7 +142,7 @@ async fn an_embedded_http_response_is_unwrapped() {
     })
     .await;
     let url = server.url("/service/Customers");
-    let error = lro_error(run(&server, post(&url, Some("respond-async"))).await);
+    let error = lro_error(run(post(&url, Some("respond-async"))).await);
     assert_eq!(error.kind(), ErrorKind::InvalidStatusBody);
 }
 
@@ -171,9 +164,7 @@ async fn dataverse_background_operations_end_on_their_codes() {
     })
     .await;
     let url = server.url("/api/data/v9.2/sample_Export");
-    let response = run(&server, post(&url, Some("respond-async")))
-        .await
-        .unwrap();
+    let response = run(post(&url, Some("respond-async"))).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(json_body(response).await["outputParam1"], "x");
 }
@@ -182,7 +173,7 @@ async fn dataverse_background_operations_end_on_their_codes() {
 async fn an_expired_result_is_poll_failed() {
     let server = service(|_| at(410).empty()).await;
     let url = server.url("/service/Customers");
-    let error = lro_error(run(&server, post(&url, Some("return=minimal, respond-async"))).await);
+    let error = lro_error(run(post(&url, Some("return=minimal, respond-async"))).await);
     assert_eq!(error.kind(), ErrorKind::PollFailed);
     assert_eq!(error.status(), Some(StatusCode::GONE));
 }
