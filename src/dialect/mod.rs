@@ -381,11 +381,15 @@ impl Dialect {
             ],
         };
         let forced = rules.forced.is_some();
+        // Dialects §1.2: a request that addresses an operation (`…/operations/{id}`, `…:wait`)
+        // starts none but Azure's.
+        let addresses_operation = !forced && google::addresses_operation(&facts.orig.uri);
         for &dialect in candidates {
             let on = forced || rules.dialects.has(dialect.public());
             let verdict = match dialect {
                 _ if !on => continue,
                 Dialect::Azure => azure::start(rules, facts, reply),
+                _ if addresses_operation => continue,
                 Dialect::Graph if graph::applies(rules, facts, head) || forced => {
                     graph::start(rules, facts, reply)
                 }

@@ -94,6 +94,8 @@ impl Operation {
                 if let Err(e) = self.aim(target, Some(reply), reply.now) {
                     return Next::Fail(e);
                 }
+                // A redirect's target may carry its credential in its query (dialects §1.5).
+                self.final_bare |= reply.head.status.is_redirection();
                 // A redirect's Retry-After is the least wait before its GET (RFC 9110 §10.2.3).
                 let delay = if reply.head.status.is_redirection() {
                     retry_after::hint(&reply.head.headers, reply.wall)

@@ -1,0 +1,205 @@
+//! The rows of the Graph, Fabric and OData tables (dialects §4c, §5c, §6c) that the example
+//! exchanges do not reach, one scripted server per row, under paused time.
+
+mod attack;
+
+use attack::*;
+use http::{Request, StatusCode};
+use tower::{BoxError, Layer, ServiceExt};
+use tower_lro::{ErrorKind, LroDialect, LroError, LroInfo, LroLayer};
+
+const GRAPH: &str = "https://graph.microsoft.com/v1.0/me/drive/items/X/copy";
+const MONITOR: &str = "https://graph.microsoft.com/v1.0/monitor/X";
+
+fn request(method: &str, url: &str, prefer: Option<&str>) -> Request<String> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(url)
+        .header("authorization", "Bearer SECRET");
+    if let Some(prefer) = prefer {
+        builder = builder.header("prefer", prefer);
+    }
+    builder.body(String::new()).unwrap()
+}
+
+/// The first answer, then `answers` for the polls, through a default layer.
+async fn resolve(
+    req: Request<String>,
+    first: fn() -> Answer,
+    answers: &'static [(u16, &'static str, &'static str)],
+) -> (
+    Result<http::Response<tower_lro::LroBody<TestBody>>, BoxError>,
+    Log,
+) {
+    let (svc, log) = server(move |n, _| match n {
+        0 => first(),
+        n => {
+            let (status, header, text) = answers[(n - 1).min(answers.len() - 1)];
+            let headers: Vec<(&str, &str)> = header
+                .split_once(": ")
+                .map(|(k, v)| vec![(k, v)])
+                .unwrap_or_default();
+            respond(status, &headers, body(&[text.as_bytes()]))
+        }
+    });
+    let layer = LroLayer::builder().max_polls(5).build().unwrap();
+    (layer.layer(svc).oneshot(req).await, log)
+}
+
+fn kind<T>(result: Result<T, BoxError>) -> ErrorKind {
+    match result {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.downcast_ref::<LroError>().expect("an LroError").kind(),
+    }
+}
+
+fn graph_202() -> Answer {
+    respond(202, &[("location", MONITOR)], body(&[]))
+}
+
+#[tokio::test(start_paused = true)]
+async fn graph_rows() {
+    // Row 2: deleteFailed is a failure too.
+    let (result, _) = resolve(
+        request("POST", GRAPH, None),
+        graph_202,
+        &[(200, "", r#"{"status":"deleteFailed"}"#)],
+    )
+    .await;
+    assert_eq!(kind(result), ErrorKind::OperationFailed);
+    // Row 3: any other word is running (here until max_polls).
+    let (result, log) = resolve(
+        request("POST", GRAPH, None),
+        graph_202,
+        &[(200, "", r#"{"status":"waiting"}"#)],
+    )
+    .await;
+    assert_eq!(kind(result), ErrorKind::TimedOut);
+    assert_eq!(log.lock().unwrap().len(), 6);
+    // Row 5: a 2xx without a string status.
+    let (result, _) = resolve(
+        request("POST", GRAPH, None),
+        graph_202,
+        &[(200, "", r#"{"status":7}"#)],
+    )
+    .await;
+    assert_eq!(kind(result), ErrorKind::MissingStatus);
+    // Row 6: another status, after transient retries.
+    let (result, _) = resolve(
+        request("POST", GRAPH, None),
+        graph_202,
+        &[(404, "", r#"{"error":{"code":"operationNotFound"}}"#)],
+    )
+    .await;
+    assert_eq!(kind(result), ErrorKind::PollFailed);
+    let (result, log) = resolve(request("POST", GRAPH, None), graph_202, &[(500, "", "{}")]).await;
+    assert_eq!(kind(result), ErrorKind::PollFailed);
+    assert_eq!(
+        log.lock().unwrap().len(),
+        5,
+        "the first poll and three retries"
+    );
+    // §1.2: a request that addresses an operation is not a Graph start.
+    let cancel = "https://graph.microsoft.com/v1.0/storage/operations/123:cancel";
+    let (result, _) = resolve(
+        request("POST", cancel, None),
+        graph_202,
+        &[(200, "", r#"{"status":"completed"}"#)],
+    )
+    .await;
+    let response = result.unwrap();
+    assert_eq!(
+        response.extensions().get::<LroInfo>().unwrap().dialect(),
+        LroDialect::Azure
+    );
+}
+
+const FABRIC: &str = "https://api.fabric.microsoft.com/v1/workspaces/W/notebooks";
+
+fn fabric_202() -> Answer {
+    respond(
+        202,
+        &[("x-ms-operation-id", "0acd697c-1550-43cd-b998-91bfbfbd47c6")],
+        body(&[]),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn fabric_rows() {
+    // Canceled, in both spellings: outside the documented enum, as fabric-cli handles them.
+    const CANCELLED: &[(u16, &str, &str)] = &[(200, "", r#"{"status":"Cancelled"}"#)];
+    const CANCELED: &[(u16, &str, &str)] = &[(200, "", r#"{"status":"Canceled"}"#)];
+    for answers in [CANCELLED, CANCELED] {
+        let (result, _) = resolve(request("POST", FABRIC, None), fabric_202, answers).await;
+        assert_eq!(kind(result), ErrorKind::OperationCanceled);
+    }
+    // Undefined and unknown words are running.
+    let (result, log) = resolve(
+        request("POST", FABRIC, None),
+        fabric_202,
+        &[
+            (200, "", r#"{"status":"Undefined"}"#),
+            (200, "", r#"{"status":"Deduplicating"}"#),
+            (200, "", r#"{"status":"Succeeded"}"#),
+        ],
+    )
+    .await;
+    assert_eq!(result.unwrap().status(), StatusCode::OK);
+    assert_eq!(log.lock().unwrap().len(), 4);
+    // A non-2xx poll.
+    let (result, _) = resolve(
+        request("POST", FABRIC, None),
+        fabric_202,
+        &[(404, "", "{}")],
+    )
+    .await;
+    assert_eq!(kind(result), ErrorKind::PollFailed);
+}
+
+const ODATA: &str = "https://services.example/service/Customers";
+
+fn odata_202() -> Answer {
+    respond(202, &[("location", "/service/$async/1")], body(&[]))
+}
+
+#[tokio::test(start_paused = true)]
+async fn odata_rows() {
+    // Row 5: a 4.0 service's 200 with neither AsyncResult nor application/http.
+    let (result, _) = resolve(
+        request("POST", ODATA, Some("respond-async")),
+        odata_202,
+        &[(200, "", r#"{"ID":1}"#)],
+    )
+    .await;
+    let response = result.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.extensions().get::<LroInfo>().unwrap().dialect(),
+        LroDialect::OData
+    );
+    // Row 6: the 4.02 draft's 204.
+    let (result, _) = resolve(
+        request("DELETE", ODATA, Some("respond-async")),
+        odata_202,
+        &[(204, "", "")],
+    )
+    .await;
+    assert_eq!(result.unwrap().status(), StatusCode::NO_CONTENT);
+    // Row 8: transient answers are retried like every poll's.
+    let (result, log) = resolve(
+        request("POST", ODATA, Some("respond-async")),
+        odata_202,
+        &[(503, "", ""), (200, "asyncresult: 204", "")],
+    )
+    .await;
+    assert_eq!(result.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(log.lock().unwrap().len(), 3);
+    // An unusable AsyncResult.
+    let (result, _) = resolve(
+        request("POST", ODATA, Some("respond-async")),
+        odata_202,
+        &[(200, "asyncresult: soon", "")],
+    )
+    .await;
+    assert_eq!(kind(result), ErrorKind::InvalidStatusBody);
+}
