@@ -295,6 +295,43 @@ impl LroLayerBuilder {
         self
     }
 
+    /// The hosts whose `202` + `Location` are Microsoft Graph operations (default
+    /// `graph.microsoft.com` and the national clouds' Graph hosts).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().graph_hosts(["graph.microsoft.com"]);
+    /// # let _ = b;
+    /// ```
+    pub fn graph_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
+        self.config.graph.hosts = host_list(hosts);
+        self
+    }
+
+    /// The hosts Graph's drive-copy monitors may live on, `host` or `*.domain` (default
+    /// `api.onedrive.com` and `*.sharepoint.com`): polled over https, never with credentials.
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder().graph_monitor_hosts(["api.onedrive.com", "*.sharepoint.com"]);
+    /// # let _ = b;
+    /// ```
+    pub fn graph_monitor_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
+        self.config.graph.monitor_hosts = host_list(hosts);
+        self
+    }
+
+    /// The hosts whose `202` + `x-ms-operation-id` are Microsoft Fabric operations (default
+    /// `api.fabric.microsoft.com` and `api.powerbi.com`; add private-link hosts here).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder()
+    ///     .fabric_hosts(["api.fabric.microsoft.com", "api.powerbi.com", "fabric.contoso.example"]);
+    /// # let _ = b;
+    /// ```
+    pub fn fabric_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
+        self.config.fabric.hosts = host_list(hosts);
+        self
+    }
+
     /// Microsoft Fabric: poll the `Location` of its `202`s (its regional cluster hosts under
     /// `analysis.windows.net` or `fabric.microsoft.com`, https only) with the credentials, as
     /// Microsoft's own client does, rather than `/{v}/operations/{id}` on the original host
@@ -344,17 +381,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn google_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
-        let hosts: Vec<Box<str>> = hosts
-            .into_iter()
-            .map(|h| {
-                h.trim()
-                    .trim_end_matches('.')
-                    .to_ascii_lowercase()
-                    .into_boxed_str()
-            })
-            .filter(|h| !h.is_empty())
-            .collect();
-        self.config.google.scope = hosts.into();
+        self.config.google.scope = host_list(hosts);
         self
     }
 
@@ -482,6 +509,21 @@ impl LroLayerBuilder {
             config: Arc::new(self.config),
         })
     }
+}
+
+/// Host names as the dialects compare them: trimmed, lower case, without a trailing dot.
+fn host_list<'a>(hosts: impl IntoIterator<Item = &'a str>) -> std::sync::Arc<[Box<str>]> {
+    hosts
+        .into_iter()
+        .map(|h| {
+            h.trim()
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+                .into_boxed_str()
+        })
+        .filter(|h| !h.is_empty())
+        .collect::<Vec<_>>()
+        .into()
 }
 
 /// The service made by [`LroLayer`]: passes ordinary responses through and resolves
