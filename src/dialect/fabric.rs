@@ -127,13 +127,9 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     if !reply.head.status.is_success() {
         return Verdict::fail(ErrorKind::PollFailed);
     }
-    let bytes = match reply.body {
-        Seen::Whole(b) => b,
-        Seen::Partial(_) => {
-            let detail = format!("over {} bytes", rules.body_cap);
-            return Verdict::fail_because(ErrorKind::BodyTooLarge, detail);
-        }
-        Seen::Unread => &[],
+    let bytes = match reply.body.whole_within(rules) {
+        Ok(bytes) => bytes,
+        Err(verdict) => return verdict,
     };
     let Ok(state) = serde_json::from_slice::<State>(bytes) else {
         return Verdict::fail(ErrorKind::InvalidStatusBody);

@@ -157,13 +157,9 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     if !status.is_success() && !see_other {
         return Verdict::fail(ErrorKind::PollFailed);
     }
-    let bytes = match reply.body {
-        Seen::Whole(b) => b,
-        Seen::Partial(_) => {
-            let detail = format!("over {} bytes", rules.body_cap);
-            return Verdict::fail_because(ErrorKind::BodyTooLarge, detail);
-        }
-        Seen::Unread => &[],
+    let bytes = match reply.body.whole_within(rules) {
+        Ok(bytes) => bytes,
+        Err(verdict) => return verdict,
     };
     let monitor: Option<Monitor> = serde_json::from_slice(bytes).ok();
     if let Some(percent) = monitor.as_ref().and_then(|m| m.percentage_complete) {

@@ -69,6 +69,18 @@ impl<'a> Seen<'a> {
         }
     }
 
+    /// A monitor body the rules read whole: its bytes, or `BodyTooLarge` past the cap.
+    pub(crate) fn whole_within(self, rules: &Rules) -> Result<&'a [u8], Verdict> {
+        match self {
+            Seen::Whole(b) => Ok(b),
+            Seen::Partial(_) => Err(Verdict::fail_because(
+                ErrorKind::BodyTooLarge,
+                format!("over {} bytes", rules.body_cap),
+            )),
+            Seen::Unread => Ok(&[]),
+        }
+    }
+
     /// The body's JSON status document, when it was read whole and is a JSON object.
     pub(crate) fn doc(self) -> StatusDoc<'a> {
         self.whole()

@@ -110,13 +110,9 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
         let bytes = Bytes::copy_from_slice(reply.body.bytes());
         return outcome(status, head.headers.clone(), bytes, true);
     }
-    let bytes = match reply.body {
-        Seen::Whole(b) => b,
-        Seen::Partial(_) => {
-            let detail = format!("over {} bytes", rules.body_cap);
-            return Verdict::fail_because(ErrorKind::BodyTooLarge, detail);
-        }
-        Seen::Unread => &[],
+    let bytes = match reply.body.whole_within(rules) {
+        Ok(bytes) => bytes,
+        Err(verdict) => return verdict,
     };
     if facts.dataverse {
         return dataverse(facts, bytes);

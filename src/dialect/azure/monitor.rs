@@ -42,13 +42,9 @@ fn status_monitor(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict
             format!("a status monitor answered {status}"),
         );
     }
-    let bytes = match body {
-        Seen::Partial(_) => {
-            let detail = format!("over {} bytes", rules.body_cap);
-            return Verdict::fail_because(ErrorKind::BodyTooLarge, detail);
-        }
-        Seen::Whole(b) => b,
-        Seen::Unread => &[],
+    let bytes = match body.whole_within(rules) {
+        Ok(bytes) => bytes,
+        Err(verdict) => return verdict,
     };
     let doc = match StatusDoc::parse(bytes) {
         Ok(doc) => doc,
