@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
 
-use super::{Facts, Reply, Rules, Seen, Verdict};
+use super::{Facts, Reply, Rules, Verdict};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::url::Target;
@@ -127,9 +127,8 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     if !reply.head.status.is_success() {
         return Verdict::fail(ErrorKind::PollFailed);
     }
-    let bytes = match reply.body.whole_within(rules) {
-        Ok(bytes) => bytes,
-        Err(verdict) => return verdict,
+    let Some(bytes) = reply.body.within_cap() else {
+        return Verdict::too_large(rules);
     };
     let Ok(state) = serde_json::from_slice::<State>(bytes) else {
         return Verdict::fail(ErrorKind::InvalidStatusBody);

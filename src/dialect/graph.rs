@@ -157,9 +157,8 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     if !status.is_success() && !see_other {
         return Verdict::fail(ErrorKind::PollFailed);
     }
-    let bytes = match reply.body.whole_within(rules) {
-        Ok(bytes) => bytes,
-        Err(verdict) => return verdict,
+    let Some(bytes) = reply.body.within_cap() else {
+        return Verdict::too_large(rules);
     };
     let monitor: Option<Monitor> = serde_json::from_slice(bytes).ok();
     if let Some(percent) = monitor.as_ref().and_then(|m| m.percentage_complete) {

@@ -69,15 +69,12 @@ impl<'a> Seen<'a> {
         }
     }
 
-    /// A monitor body the rules read whole: its bytes, or `BodyTooLarge` past the cap.
-    pub(crate) fn whole_within(self, rules: &Rules) -> Result<&'a [u8], Verdict> {
+    /// A monitor body the rules read whole: its bytes (none if unread), `None` past the cap.
+    pub(crate) fn within_cap(self) -> Option<&'a [u8]> {
         match self {
-            Seen::Whole(b) => Ok(b),
-            Seen::Partial(_) => Err(Verdict::fail_because(
-                ErrorKind::BodyTooLarge,
-                format!("over {} bytes", rules.body_cap),
-            )),
-            Seen::Unread => Ok(&[]),
+            Seen::Whole(b) => Some(b),
+            Seen::Partial(_) => None,
+            Seen::Unread => Some(&[]),
         }
     }
 
@@ -292,6 +289,14 @@ pub(crate) enum Verdict {
 impl Verdict {
     pub(crate) fn fail(kind: ErrorKind) -> Verdict {
         Verdict::Fail { kind, detail: None }
+    }
+
+    /// A monitor body over the cap.
+    pub(crate) fn too_large(rules: &Rules) -> Verdict {
+        Verdict::fail_because(
+            ErrorKind::BodyTooLarge,
+            format!("over {} bytes", rules.body_cap),
+        )
     }
 
     pub(crate) fn fail_because(kind: ErrorKind, detail: impl Into<String>) -> Verdict {

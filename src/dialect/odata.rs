@@ -7,7 +7,7 @@ use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION};
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use super::{Facts, Reply, Rules, Seen, Verdict};
+use super::{Facts, Reply, Rules, Verdict};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::url::Target;
@@ -110,9 +110,8 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
         let bytes = Bytes::copy_from_slice(reply.body.bytes());
         return outcome(status, head.headers.clone(), bytes, true);
     }
-    let bytes = match reply.body.whole_within(rules) {
-        Ok(bytes) => bytes,
-        Err(verdict) => return verdict,
+    let Some(bytes) = reply.body.within_cap() else {
+        return Verdict::too_large(rules);
     };
     if facts.dataverse {
         return dataverse(facts, bytes);

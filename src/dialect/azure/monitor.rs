@@ -4,7 +4,7 @@
 use http::response;
 use serde::de::IgnoredAny;
 
-use super::super::{Facts, Reply, Rules, Seen, Verb, Verdict};
+use super::super::{Facts, Reply, Rules, Verb, Verdict};
 use super::{detect, ended, final_result};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
@@ -42,9 +42,8 @@ fn status_monitor(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict
             format!("a status monitor answered {status}"),
         );
     }
-    let bytes = match body.whole_within(rules) {
-        Ok(bytes) => bytes,
-        Err(verdict) => return verdict,
+    let Some(bytes) = body.within_cap() else {
+        return Verdict::too_large(rules);
     };
     let doc = match StatusDoc::parse(bytes) {
         Ok(doc) => doc,

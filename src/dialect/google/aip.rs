@@ -8,7 +8,7 @@ use http::Uri;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::super::{Facts, Reply, Rules, Seen, Verdict};
+use super::super::{Facts, Reply, Rules, Verdict};
 use super::version_prefix;
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
@@ -247,9 +247,8 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     if !reply.head.status.is_success() {
         return Verdict::fail(ErrorKind::PollFailed);
     }
-    let bytes = match reply.body.whole_within(rules) {
-        Ok(bytes) => bytes,
-        Err(verdict) => return verdict,
+    let Some(bytes) = reply.body.within_cap() else {
+        return Verdict::too_large(rules);
     };
     let Some(r) = recognize(bytes) else {
         return Verdict::fail_because(

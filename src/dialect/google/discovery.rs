@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use http::Uri;
 use serde::Deserialize;
 
-use super::super::{Facts, Reply, Rules, Seen, Verb, Verdict};
+use super::super::{Facts, Reply, Rules, Verb, Verdict};
 use super::{host_is_under, version_prefix};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
@@ -224,9 +224,8 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     if !reply.head.status.is_success() {
         return Verdict::fail(ErrorKind::PollFailed);
     }
-    let bytes = match reply.body.whole_within(rules) {
-        Ok(bytes) => bytes,
-        Err(verdict) => return verdict,
+    let Some(bytes) = reply.body.within_cap() else {
+        return Verdict::too_large(rules);
     };
     let orig = facts.orig.uri.clone();
     let Some((api, op)) = recognize(&orig, bytes) else {
