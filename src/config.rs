@@ -4,9 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::dialect::fabric::FabricRules;
-use crate::dialect::google::GoogleRules;
-use crate::dialect::graph::GraphRules;
+use crate::dialect::HostRules;
 use crate::info::DialectSet;
 use crate::options::FinalStateVia;
 use crate::progress::OnProgress;
@@ -19,9 +17,7 @@ pub(crate) struct Config {
     /// The no-hint schedule; `None`: each dialect's own (Azure 1 s to 30 s, Google to 60 s).
     pub(crate) schedule: Option<PollSchedule>,
     pub(crate) dialects: DialectSet,
-    pub(crate) google: GoogleRules,
-    pub(crate) graph: GraphRules,
-    pub(crate) fabric: FabricRules,
+    pub(crate) hosts: Arc<HostRules>,
     pub(crate) max_interval: Duration,
     pub(crate) max_duration: Option<Duration>,
     pub(crate) max_polls: Option<u32>,
@@ -60,9 +56,7 @@ impl Default for Config {
         Config {
             schedule: None,
             dialects: DialectSet::default(),
-            google: GoogleRules::default(),
-            graph: GraphRules::default(),
-            fabric: FabricRules::default(),
+            hosts: Arc::default(),
             max_interval: Duration::from_secs(600),
             max_duration: None,
             max_polls: None,

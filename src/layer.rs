@@ -303,7 +303,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn graph_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
-        self.config.graph.hosts = host_list(hosts);
+        Arc::make_mut(&mut self.config.hosts).graph.hosts = host_list(hosts);
         self
     }
 
@@ -315,7 +315,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn graph_monitor_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
-        self.config.graph.monitor_hosts = host_list(hosts);
+        Arc::make_mut(&mut self.config.hosts).graph.monitor_hosts = host_list(hosts);
         self
     }
 
@@ -328,7 +328,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn fabric_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
-        self.config.fabric.hosts = host_list(hosts);
+        Arc::make_mut(&mut self.config.hosts).fabric.hosts = host_list(hosts);
         self
     }
 
@@ -342,7 +342,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn fabric_follow_location(mut self, yes: bool) -> Self {
-        self.config.fabric.follow_location = yes;
+        Arc::make_mut(&mut self.config.hosts).fabric.follow_location = yes;
         self
     }
 
@@ -381,7 +381,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn google_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
-        self.config.google.scope = host_list(hosts);
+        Arc::make_mut(&mut self.config.hosts).google.scope = host_list(hosts);
         self
     }
 
@@ -394,7 +394,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn google_unwrap_response(mut self, yes: bool) -> Self {
-        self.config.google.unwrap_response = yes;
+        Arc::make_mut(&mut self.config.hosts).google.unwrap_response = yes;
         self
     }
 
@@ -407,7 +407,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn google_fetch_target(mut self, yes: bool) -> Self {
-        self.config.google.fetch_target = yes;
+        Arc::make_mut(&mut self.config.hosts).google.fetch_target = yes;
         self
     }
 
@@ -420,7 +420,7 @@ impl LroLayerBuilder {
     /// # let _ = b;
     /// ```
     pub fn google_compute_wait(mut self, yes: bool) -> Self {
-        self.config.google.compute_wait = yes;
+        Arc::make_mut(&mut self.config.hosts).google.compute_wait = yes;
         self
     }
 
@@ -499,7 +499,7 @@ impl LroLayerBuilder {
                 "max_polls must be at least 1 (use LroOptions::opt_out to never poll)",
             ));
         }
-        if c.google.scope.is_empty() {
+        if c.hosts.google.scope.is_empty() {
             return Err(ConfigError::new("the Google host scope names no host"));
         }
         if c.max_duration.is_some_and(|d| d.is_zero()) {

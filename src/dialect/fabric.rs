@@ -38,11 +38,14 @@ impl Default for FabricRules {
 /// Whether the original URL is on a Fabric host and the first response a 202.
 pub(crate) fn applies(rules: &Rules, facts: &Facts, head: &http::response::Parts) -> bool {
     head.status == StatusCode::ACCEPTED
-        && facts
-            .orig
-            .uri
-            .host()
-            .is_some_and(|h| rules.fabric.hosts.iter().any(|f| h.eq_ignore_ascii_case(f)))
+        && facts.orig.uri.host().is_some_and(|h| {
+            rules
+                .hosts
+                .fabric
+                .hosts
+                .iter()
+                .any(|f| h.eq_ignore_ascii_case(f))
+        })
 }
 
 /// A UUID, as Fabric's operation ids are.
@@ -78,7 +81,7 @@ pub(crate) fn admits(rules: &Rules, uri: &Uri) -> bool {
             h == domain || h.ends_with(&format!(".{domain}"))
         })
     };
-    rules.fabric.follow_location
+    rules.hosts.fabric.follow_location
         && uri.scheme_str() == Some("https")
         && (under("analysis.windows.net") || under("fabric.microsoft.com"))
 }
@@ -103,7 +106,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         .and_then(|v| v.to_str().ok())
         .and_then(|raw| Target::resolve(&orig, raw));
     let target = match location {
-        Some(location) if rules.fabric.follow_location => Some(location),
+        Some(location) if rules.hosts.fabric.follow_location => Some(location),
         _ => operation_url(&orig, &orig, id, ""),
     };
     let Some(target) = target else {

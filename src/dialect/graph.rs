@@ -65,11 +65,14 @@ fn host_matches(host: &str, pattern: &str) -> bool {
 pub(crate) fn applies(rules: &Rules, facts: &Facts, head: &http::response::Parts) -> bool {
     head.status == StatusCode::ACCEPTED
         && head.headers.contains_key(http::header::LOCATION)
-        && facts
-            .orig
-            .uri
-            .host()
-            .is_some_and(|h| rules.graph.hosts.iter().any(|g| h.eq_ignore_ascii_case(g)))
+        && facts.orig.uri.host().is_some_and(|h| {
+            rules
+                .hosts
+                .graph
+                .hosts
+                .iter()
+                .any(|g| h.eq_ignore_ascii_case(g))
+        })
 }
 
 /// A drive monitor on another host: admitted over https, without credentials.
@@ -77,6 +80,7 @@ pub(crate) fn admits(rules: &Rules, uri: &Uri) -> bool {
     uri.scheme_str() == Some("https")
         && uri.host().is_some_and(|h| {
             rules
+                .hosts
                 .graph
                 .monitor_hosts
                 .iter()

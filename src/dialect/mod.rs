@@ -15,6 +15,7 @@ pub(crate) mod google;
 pub(crate) mod graph;
 pub(crate) mod odata;
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -129,6 +130,14 @@ pub(crate) fn is_transient(status: StatusCode) -> bool {
 /// rule needs it).
 pub(crate) type SeenLocation = Option<Result<Target, String>>;
 
+/// The settings of the dialects other than Azure's.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HostRules {
+    pub(crate) google: GoogleRules,
+    pub(crate) graph: GraphRules,
+    pub(crate) fabric: FabricRules,
+}
+
 /// The settings the rules read, copied from the layer's configuration and the request's
 /// options when the operation starts.
 #[derive(Debug, Clone)]
@@ -136,9 +145,8 @@ pub(crate) struct Rules {
     pub(crate) dialects: DialectSet,
     /// A dialect the request forces.
     pub(crate) forced: Option<LroDialect>,
-    pub(crate) google: GoogleRules,
-    pub(crate) graph: GraphRules,
-    pub(crate) fabric: FabricRules,
+    /// The dialects' hosts and switches, shared by every operation of a layer.
+    pub(crate) hosts: Arc<HostRules>,
     pub(crate) inspect_cap: usize,
     pub(crate) body_cap: usize,
     pub(crate) require_monitor_on_202: bool,
@@ -351,9 +359,10 @@ impl Dialect {
         );
         let on = rules.dialects.has(LroDialect::GoogleAip151)
             || rules.dialects.has(LroDialect::GoogleDiscovery);
+        // Cheapest first: most first responses are no Google operation.
         head.status == StatusCode::OK
+            && (forced || (on && rules.hosts.google.in_scope(&facts.orig.uri)))
             && !google::addresses_operation(&facts.orig.uri)
-            && (forced || (on && rules.google.in_scope(&facts.orig.uri)))
     }
 
     /// How much of the first response's body to read; `None` leaves it unread.
@@ -399,26 +408,28 @@ impl Dialect {
         };
         let forced = rules.forced.is_some();
         // Dialects §1.2: a request that addresses an operation (`…/operations/{id}`, `…:wait`)
-        // starts none but Azure's.
-        let addresses_operation = !forced && google::addresses_operation(&facts.orig.uri);
+        // starts none but Azure's. Read only once a dialect's markers are there.
+        let free = |facts: &Facts| forced || !google::addresses_operation(&facts.orig.uri);
         for &dialect in candidates {
             let on = forced || rules.dialects.has(dialect.public());
             let verdict = match dialect {
                 _ if !on => continue,
                 Dialect::Azure => azure::start(rules, facts, reply),
-                _ if addresses_operation => continue,
-                Dialect::Graph if graph::applies(rules, facts, head) || forced => {
+                Dialect::Graph if (forced || graph::applies(rules, facts, head)) && free(facts) => {
                     graph::start(rules, facts, reply)
                 }
                 Dialect::Graph => continue,
                 Dialect::OData
-                    if odata::applies(facts, head) || (forced && facts.respond_async) =>
+                    if (odata::applies(facts, head) || (forced && facts.respond_async))
+                        && free(facts) =>
                 {
                     odata::start(rules, facts, reply)
                 }
                 Dialect::OData => continue,
                 // A Fabric 202 without an operation id is a job start: handed over as it is.
-                Dialect::Fabric if fabric::applies(rules, facts, head) || forced => {
+                Dialect::Fabric
+                    if (forced || fabric::applies(rules, facts, head)) && free(facts) =>
+                {
                     match fabric::start(rules, facts, reply) {
                         Verdict::PassThrough => return (None, Verdict::PassThrough),
                         verdict => verdict,

@@ -160,9 +160,7 @@ impl Operation {
             rules: Rules {
                 dialects: options.dialects_over(config.dialects),
                 forced: options.dialect,
-                google: config.google.clone(),
-                graph: config.graph.clone(),
-                fabric: config.fabric.clone(),
+                hosts: config.hosts.clone(),
                 inspect_cap: config.inspect_cap,
                 body_cap: config.body_cap,
                 require_monitor_on_202: config.require_monitor_on_202,

@@ -194,7 +194,7 @@ fn judge(rules: &Rules, facts: &mut Facts, r: &Recognized<'_>, body: &[u8]) -> V
             facts.note(Some("done"), &Default::default());
             facts.operation.response_type = any_type(r.op.response);
             facts.operation.result_missing = r.op.response.is_none();
-            if rules.google.unwrap_response {
+            if rules.hosts.google.unwrap_response {
                 return unwrap(r.op.response, body);
             }
             Verdict::Result { status: None }

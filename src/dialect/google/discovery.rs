@@ -171,7 +171,7 @@ fn judge(rules: &Rules, facts: &mut Facts, api: Api, op: &Operation<'_>) -> Verd
     if failed {
         return Verdict::fail(ErrorKind::OperationFailed);
     }
-    let fetch = rules.google.fetch_target && facts.verb != Verb::Delete;
+    let fetch = rules.hosts.google.fetch_target && facts.verb != Verb::Delete;
     match op.target_link.as_deref().filter(|_| fetch) {
         Some(link) => match re_root(&facts.orig.uri, link) {
             Some(target) => Verdict::Fetch(target),
@@ -206,7 +206,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
             "the operation's link is not under the original API's prefix on googleapis.com",
         );
     };
-    if api == Api::Compute && rules.google.compute_wait {
+    if api == Api::Compute && rules.hosts.google.compute_wait {
         match Target::resolve(&target.uri, &format!("{}/wait", target.uri.path())) {
             Some(wait) => {
                 target = wait;

@@ -4,7 +4,7 @@ use http::{Response, StatusCode};
 use tokio::time::Instant;
 
 use super::super::{Dialect, Facts, Reply, Rules, Seen, Verb, Verdict};
-use super::{addresses_operation, aip, code_and_message, discovery, retry_delay, GoogleRules};
+use super::{addresses_operation, aip, code_and_message, discovery, retry_delay};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::info::{DialectSet, LroDialect};
@@ -19,9 +19,7 @@ fn rules() -> Rules {
             .with(LroDialect::GoogleAip151, true)
             .with(LroDialect::GoogleDiscovery, true),
         forced: None,
-        google: GoogleRules::default(),
-        graph: crate::dialect::graph::GraphRules::default(),
-        fabric: crate::dialect::fabric::FabricRules::default(),
+        hosts: Default::default(),
         inspect_cap: 1 << 20,
         body_cap: 1 << 20,
         require_monitor_on_202: false,
@@ -301,7 +299,9 @@ fn aip_done_on_the_first_response_needs_no_poll() {
 #[test]
 fn aip_unwrap_response_hands_over_the_response_without_its_type() {
     let mut r = rules();
-    r.google.unwrap_response = true;
+    std::sync::Arc::make_mut(&mut r.hosts)
+        .google
+        .unwrap_response = true;
     let mut f = facts(Verb::Post, SPANNER);
     let body =
         format!(r#"{{"name":"{OP}","done":true,"response":{{"@type":"t.I","state":"READY"}}}}"#);
@@ -460,7 +460,7 @@ fn discovery_poll_urls() {
     }
     // Compute's `…/wait`, opt-in: a POST.
     let mut r = rules();
-    r.google.compute_wait = true;
+    std::sync::Arc::make_mut(&mut r.hosts).google.compute_wait = true;
     let f = started(COMPUTE, COMPUTE_RUNNING, &r);
     assert!(f.poll_post);
     assert!(f.target.uri.path().ends_with("/operations/OP/wait"));
@@ -526,7 +526,7 @@ fn discovery_terminal_table() {
     ));
     // Opt-in: GET the targetLink, re-rooted, except after a DELETE.
     let mut r2 = rules();
-    r2.google.fetch_target = true;
+    std::sync::Arc::make_mut(&mut r2.hosts).google.fetch_target = true;
     let mut f = started(COMPUTE, COMPUTE_RUNNING, &r2);
     match read(d, &r2, &mut f, 200, &compute(r#""status":"DONE""#)) {
         Verdict::Fetch(target) => assert_eq!(
