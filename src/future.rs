@@ -62,9 +62,9 @@ pin_project! {
     {
         #[pin]
         state: State<S::Future, Oneshot<S, Request<ReqBody>>>,
-        // `max_duration` from the call; armed once the first response head has arrived.
-        #[pin]
-        deadline: Option<Sleep>,
+        // `max_duration` from the call; armed once the first response head has arrived. Boxed:
+        // most operations have none, and a `Sleep` is large.
+        deadline: Option<Pin<Box<Sleep>>>,
         run: Run<S, ResBody>,
     }
 }
@@ -126,7 +126,9 @@ where
         service: S,
         operation: Operation,
     ) -> Self {
-        let deadline = operation.deadline().map(tokio::time::sleep_until);
+        let deadline = operation
+            .deadline()
+            .map(|at| Box::pin(tokio::time::sleep_until(at)));
         let run = Run {
             operation,
             service,
@@ -237,8 +239,8 @@ where
         loop {
             let calling = matches!(this.state.as_mut().project(), StateProj::Call { .. });
             if !calling {
-                if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
-                    if deadline.poll(cx).is_ready() {
+                if let Some(deadline) = this.deadline.as_mut() {
+                    if deadline.as_mut().poll(cx).is_ready() {
                         let reading = matches!(this.state.as_mut().project(), StateProj::Read);
                         this.state.set(State::Done);
                         return Poll::Ready(deadline_passed(run, reading));

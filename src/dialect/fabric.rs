@@ -164,7 +164,10 @@ fn succeeded(rules: &Rules, facts: &mut Facts, reply: Reply<'_>, bytes: &[u8]) -
     match operation_url(&orig, &polled, &id, "/result") {
         Some(result) => {
             // Kept for `OperationHasNoResult`: then the state is the result.
-            facts.kept = Some((reply.head.headers.clone(), Bytes::copy_from_slice(bytes)));
+            facts.kept = Some(Box::new((
+                reply.head.headers.clone(),
+                Bytes::copy_from_slice(bytes),
+            )));
             Verdict::Fetch(facts.for_request(result, rules))
         }
         None => Verdict::Result { status: as_ok },
@@ -177,7 +180,7 @@ pub(crate) fn final_error(facts: &mut Facts, body: &[u8]) -> Option<Verdict> {
     if code.as_deref() != Some("OperationHasNoResult") {
         return None;
     }
-    let (headers, body): (HeaderMap, Bytes) = facts.kept.take()?;
+    let (headers, body): (HeaderMap, Bytes) = *facts.kept.take()?;
     Some(Verdict::Synthesized {
         status: StatusCode::OK,
         headers,

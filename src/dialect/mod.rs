@@ -182,7 +182,7 @@ pub(crate) struct Facts {
     /// The first response's body, when a dialect may return it as the result (Graph).
     pub(crate) initial_body: Option<Bytes>,
     /// A response kept in case the final GET says there is no result (Fabric).
-    pub(crate) kept: Option<(http::HeaderMap, Bytes)>,
+    pub(crate) kept: Option<Box<(http::HeaderMap, Bytes)>>,
     /// The request asked `Prefer: respond-async` (OData).
     pub(crate) respond_async: bool,
     /// A Dataverse background operation (OData).
