@@ -139,6 +139,10 @@ fn port_is_valid(uri: &Uri) -> bool {
     let Some(authority) = uri.authority() else {
         return true;
     };
+    // Hot path: a parsed port, or an authority that cannot end in one.
+    if uri.port().is_some() || !authority.as_str().ends_with(|c: char| c.is_ascii_digit()) {
+        return true;
+    }
     let host_port = authority
         .as_str()
         .rsplit_once('@')
@@ -152,10 +156,13 @@ fn port_is_valid(uri: &Uri) -> bool {
 
 /// The port a URI connects to: its own, else its scheme's default.
 fn effective_port(scheme: &str, port: Option<u16>) -> Option<u16> {
-    port.or(match scheme {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
+    // Compared in place, any case: this runs on every poll.
+    port.or(if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else {
+        None
     })
 }
 
@@ -200,7 +207,7 @@ impl Origin {
             .is_some_and(|suffix| suffix.eq_ignore_ascii_case(&self.host));
         below
             && own.eq_ignore_ascii_case(&self.scheme)
-            && effective_port(&own.to_ascii_lowercase(), uri.port_u16()) == self.port
+            && effective_port(own, uri.port_u16()) == self.port
     }
 }
 
@@ -220,7 +227,7 @@ fn same_origin(uri: &Uri, scheme: &str, host: &str, port: Option<u16>) -> bool {
     let own = uri.scheme_str().unwrap_or_default();
     own.eq_ignore_ascii_case(scheme)
         && uri.host().unwrap_or_default().eq_ignore_ascii_case(host)
-        && effective_port(&own.to_ascii_lowercase(), uri.port_u16()) == port
+        && effective_port(own, uri.port_u16()) == port
 }
 
 /// An origin admitted beside the original one, and whether credentials may go there.
@@ -311,7 +318,7 @@ pub(crate) enum Admission {
 
 pub(crate) fn admit(orig: &Uri, allowed: &[AllowedOrigin], target: &Uri) -> Admission {
     let scheme = orig.scheme_str().unwrap_or_default();
-    let port = effective_port(&scheme.to_ascii_lowercase(), orig.port_u16());
+    let port = effective_port(scheme, orig.port_u16());
     if same_origin(target, scheme, orig.host().unwrap_or_default(), port) {
         return Admission::SameOrigin;
     }
