@@ -175,8 +175,13 @@ impl<S, B> Run<S, B> {
         bounded(&self.first, &self.buf, self.cap)
     }
 
-    /// Keeps `head` and the bounded bytes read as the last response, for a later `TimedOut`.
+    /// Keeps `head` and the bounded bytes read as the last response, for a `TimedOut` at the
+    /// deadline; without a deadline nothing needs it.
     fn keep_last(&mut self, head: response::Parts) {
+        if self.operation.deadline().is_none() {
+            self.clear_body();
+            return;
+        }
         let body = match self.first.take() {
             Some(first) if first.len() <= self.cap => first,
             _ => Bytes::copy_from_slice(self.seen_bytes()),
