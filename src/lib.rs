@@ -136,6 +136,7 @@
 
 pub mod behaviour;
 mod body;
+mod builder;
 mod config;
 mod dialect;
 mod error;
@@ -146,17 +147,20 @@ mod operation;
 mod options;
 mod progress;
 mod resume;
+mod service;
 mod trace;
 mod wire;
 
 pub use body::LroBody;
+pub use builder::LroLayerBuilder;
 pub use error::{ConfigError, ErrorKind, LroError};
 pub use future::ResponseFuture;
 pub use info::{LroDialect, LroInfo, LroPoll, MonitorKind};
-pub use layer::{Lro, LroLayer, LroLayerBuilder};
+pub use layer::LroLayer;
 pub use options::{FinalStateVia, LroOptions};
 pub use progress::{OnProgress, Progress};
 pub use resume::ResumeToken;
+pub use service::Lro;
 pub use wire::retry_after::PollSchedule;
 pub use wire::url::AllowedOrigin;
 

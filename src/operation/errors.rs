@@ -7,7 +7,7 @@ use http::response;
 use tokio::time::Instant;
 
 use super::{Operation, Phase};
-use crate::dialect::Dialect;
+use crate::dialect::dispatch::Dialect;
 use crate::dialect::{Reply, Seen};
 use crate::error::{ErrorKind, LroError};
 

@@ -19,7 +19,8 @@ use http::{response, Extensions, Method, Request, StatusCode, Version};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::dialect::{Dialect, Facts, Rules, Verb};
+use crate::dialect::dispatch::Dialect;
+use crate::dialect::{Facts, Rules, Verb};
 use crate::info::{Initial, LroInfo, LroPoll};
 use crate::options::LroOptions;
 use crate::progress::{OnProgress, Progress};

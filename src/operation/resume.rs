@@ -8,7 +8,8 @@ use tokio::time::Instant;
 
 use super::{Operation, Phase};
 use crate::config::Config;
-use crate::dialect::{Dialect, Verb};
+use crate::dialect::dispatch::Dialect;
+use crate::dialect::Verb;
 use crate::error::{ErrorKind, LroError};
 use crate::resume::ResumeToken;
 use crate::wire::url::{self, Admission, Origin, Target};

@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Next, Operation, Phase};
-use crate::dialect::{is_transient, Dialect, Reply, Verdict};
+use crate::dialect::dispatch::Dialect;
+use crate::dialect::{is_transient, Reply, Verdict};
 use crate::error::{ErrorKind, LroError};
 use crate::info::Initial;
 use crate::wire::redact::Redacted;

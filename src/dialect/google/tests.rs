@@ -3,7 +3,8 @@
 use http::{Response, StatusCode};
 use tokio::time::Instant;
 
-use super::super::{Dialect, Facts, Reply, Rules, Seen, Verb, Verdict};
+use super::super::dispatch::Dialect;
+use super::super::{Facts, Reply, Rules, Seen, Verb, Verdict};
 use super::{addresses_operation, aip, code_and_message, discovery, retry_delay};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;

@@ -1,0 +1,242 @@
+//! Choosing an operation's dialect (dialects §1.1) and calling its rules.
+
+use std::time::Duration;
+
+use http::{response, StatusCode, Uri};
+
+use super::{azure, fabric, google, graph, odata, Facts, Reply, Rules, Verdict};
+use crate::info::{LroDialect, MonitorKind};
+use crate::wire::retry_after::PollSchedule;
+use crate::wire::status::StatusDoc;
+
+/// The built-in dialects. An operation's dialect is chosen once, on its first response, by the
+/// first row of dialects §1.1 that matches, and never revisited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Azure Resource Manager and Azure-style REST APIs (the behaviour page, §1–§4).
+    Azure,
+    GoogleAip151,
+    GoogleDiscovery,
+    Graph,
+    Fabric,
+    OData,
+}
+
+impl Dialect {
+    pub(crate) fn of(public: LroDialect) -> Dialect {
+        match public {
+            LroDialect::Azure => Dialect::Azure,
+            LroDialect::GoogleAip151 => Dialect::GoogleAip151,
+            LroDialect::GoogleDiscovery => Dialect::GoogleDiscovery,
+            LroDialect::Graph => Dialect::Graph,
+            LroDialect::Fabric => Dialect::Fabric,
+            LroDialect::OData => Dialect::OData,
+        }
+    }
+
+    pub(crate) fn public(self) -> LroDialect {
+        match self {
+            Dialect::Azure => LroDialect::Azure,
+            Dialect::GoogleAip151 => LroDialect::GoogleAip151,
+            Dialect::GoogleDiscovery => LroDialect::GoogleDiscovery,
+            Dialect::Graph => LroDialect::Graph,
+            Dialect::Fabric => LroDialect::Fabric,
+            Dialect::OData => LroDialect::OData,
+        }
+    }
+
+    /// Whether a Google dialect may read this first response's body.
+    fn google_may_start(rules: &Rules, facts: &Facts, head: &response::Parts) -> bool {
+        let forced = matches!(
+            rules.forced,
+            Some(LroDialect::GoogleAip151 | LroDialect::GoogleDiscovery)
+        );
+        let on = rules.dialects.has(LroDialect::GoogleAip151)
+            || rules.dialects.has(LroDialect::GoogleDiscovery);
+        // Cheapest first: most first responses are no Google operation.
+        head.status == StatusCode::OK
+            && (forced || (on && rules.hosts.google.in_scope(&facts.orig.uri)))
+            && !google::addresses_operation(&facts.orig.uri)
+    }
+
+    /// How much of the first response's body to read; `None` leaves it unread.
+    pub(crate) fn body_cap(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<usize> {
+        if Dialect::google_may_start(rules, facts, head)
+            || (Dialect::may(rules, LroDialect::Graph) && graph::applies(rules, facts, head))
+        {
+            return Some(rules.inspect_cap);
+        }
+        let azure = match rules.forced {
+            Some(forced) => forced == LroDialect::Azure,
+            None => rules.dialects.has(LroDialect::Azure),
+        };
+        if azure {
+            azure::body_cap(rules, facts, head)
+        } else {
+            None
+        }
+    }
+
+    /// The dialect of an operation, and what its first response means (dialects §1.1).
+    pub(crate) fn start(
+        rules: &Rules,
+        facts: &mut Facts,
+        reply: Reply<'_>,
+    ) -> (Option<Dialect>, Verdict) {
+        let head = reply.head;
+        let candidates: &[Dialect] = match rules.forced {
+            Some(forced) => &[Dialect::of(forced)][..],
+            None if azure::names_status_monitor(&head.headers)
+                && rules.dialects.has(LroDialect::Azure) =>
+            {
+                &[Dialect::Azure]
+            }
+            None => &[
+                Dialect::OData,
+                Dialect::Fabric,
+                Dialect::Graph,
+                Dialect::GoogleAip151,
+                Dialect::GoogleDiscovery,
+                Dialect::Azure,
+            ],
+        };
+        let forced = rules.forced.is_some();
+        // Dialects §1.2: a request that addresses an operation (`…/operations/{id}`, `…:wait`)
+        // starts none but Azure's. Read only once a dialect's markers are there.
+        let free = |facts: &Facts| forced || !google::addresses_operation(&facts.orig.uri);
+        for &dialect in candidates {
+            let on = forced || rules.dialects.has(dialect.public());
+            let verdict = match dialect {
+                _ if !on => continue,
+                Dialect::Azure => azure::start(rules, facts, reply),
+                Dialect::Graph if (forced || graph::applies(rules, facts, head)) && free(facts) => {
+                    graph::start(rules, facts, reply)
+                }
+                Dialect::Graph => continue,
+                Dialect::OData
+                    if (odata::applies(facts, head) || (forced && facts.respond_async))
+                        && free(facts) =>
+                {
+                    odata::start(rules, facts, reply)
+                }
+                Dialect::OData => continue,
+                // A Fabric 202 without an operation id is a job start: handed over as it is.
+                Dialect::Fabric
+                    if (forced || fabric::applies(rules, facts, head)) && free(facts) =>
+                {
+                    match fabric::start(rules, facts, reply) {
+                        Verdict::PassThrough => return (None, Verdict::PassThrough),
+                        verdict => verdict,
+                    }
+                }
+                Dialect::Fabric => continue,
+                _ if !Dialect::google_may_start(rules, facts, head) => continue,
+                Dialect::GoogleAip151 => google::aip::start(rules, facts, reply),
+                Dialect::GoogleDiscovery => google::discovery::start(rules, facts, reply),
+            };
+            if !matches!(verdict, Verdict::PassThrough) {
+                return (Some(dialect), verdict);
+            }
+        }
+        (None, Verdict::PassThrough)
+    }
+
+    /// How much of a poll response's body to read.
+    pub(crate) fn poll_body_cap(self, rules: &Rules, facts: &Facts) -> usize {
+        match self {
+            Dialect::Azure => azure::poll_body_cap(rules, facts),
+            Dialect::GoogleAip151
+            | Dialect::GoogleDiscovery
+            | Dialect::Graph
+            | Dialect::Fabric
+            | Dialect::OData => rules.body_cap,
+        }
+    }
+
+    /// What a poll response (not a transient one) says.
+    pub(crate) fn read(self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        match self {
+            Dialect::Azure => azure::read(rules, facts, reply),
+            Dialect::GoogleAip151 => google::aip::read(rules, facts, reply),
+            Dialect::GoogleDiscovery => google::discovery::read(rules, facts, reply),
+            Dialect::Graph => graph::read(rules, facts, reply),
+            Dialect::Fabric => fabric::read(rules, facts, reply),
+            Dialect::OData => odata::read(rules, facts, reply),
+        }
+    }
+
+    /// The service's error code and message in a response body.
+    pub(crate) fn code_and_message(
+        self,
+        status: StatusCode,
+        body: &[u8],
+    ) -> (Option<String>, Option<String>) {
+        match self {
+            Dialect::Azure => {
+                let doc = StatusDoc::parse(body).unwrap_or_default();
+                let (code, message) = doc.code_and_message();
+                (code.map(str::to_owned), message.map(str::to_owned))
+            }
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => {
+                google::code_and_message(status, body)
+            }
+            Dialect::Graph => graph::code_and_message(body),
+            Dialect::Fabric => fabric::code_and_message(body),
+            Dialect::OData => Dialect::Azure.code_and_message(status, body),
+        }
+    }
+
+    /// Whether the dialect admits `uri`, off the original origin and the allow-list, as a
+    /// host of its own, and with credentials or not: Graph's drive monitors (never),
+    /// Fabric's cluster hosts when told to follow its `Location`s (with).
+    pub(crate) fn admits(self, rules: &Rules, facts: &Facts, uri: &Uri) -> Option<bool> {
+        match self {
+            Dialect::Graph => (facts.monitor == MonitorKind::GraphMonitor
+                && graph::admits(rules, uri))
+            .then_some(false),
+            Dialect::Fabric => fabric::admits(rules, uri).then_some(true),
+            _ => None,
+        }
+    }
+
+    /// A final GET's error that a dialect turns into a result.
+    pub(crate) fn final_error(self, facts: &mut Facts, body: &[u8]) -> Option<Verdict> {
+        match self {
+            Dialect::Fabric => fabric::final_error(facts, body),
+            _ => None,
+        }
+    }
+
+    /// Whether `dialect` is on (or forced).
+    fn may(rules: &Rules, dialect: LroDialect) -> bool {
+        match rules.forced {
+            Some(forced) => forced == dialect,
+            None => rules.dialects.has(dialect),
+        }
+    }
+
+    /// A wait the response's body asks for, where its headers name none.
+    pub(crate) fn body_hint(self, body: &[u8]) -> Option<Duration> {
+        match self {
+            Dialect::Azure | Dialect::Graph | Dialect::Fabric | Dialect::OData => None,
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::retry_delay(body),
+        }
+    }
+
+    /// The no-hint schedule when the caller set none.
+    pub(crate) fn default_schedule(self, facts: &Facts) -> PollSchedule {
+        match self {
+            Dialect::Azure => PollSchedule::default(),
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::schedule(),
+            Dialect::Graph => graph::schedule(facts),
+            Dialect::Fabric | Dialect::OData => PollSchedule::default(),
+        }
+    }
+
+    /// Changes a dialect makes to the headers its polls carry.
+    pub(crate) fn edit_poll_headers(self, headers: &mut http::HeaderMap) {
+        if self == Dialect::OData {
+            odata::edit_poll_headers(headers);
+        }
+    }
+}
