@@ -20,14 +20,6 @@ fn post(url: &str) -> Request<Full<Bytes>> {
         .unwrap()
 }
 
-fn host(hit: &Hit) -> String {
-    hit.headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn run(
     server: &TestServer,
     layer: LroLayerBuilder,
@@ -84,7 +76,7 @@ async fn a_create_resolves_to_its_result() {
     assert_eq!(json_body(response).await["type"], "Notebook");
     let hits = server.hits();
     assert_eq!(hits.len(), 4);
-    assert!(hits.iter().all(|h| host(h) == "api.fabric.microsoft.com"
+    assert!(hits.iter().all(|h| h.host() == "api.fabric.microsoft.com"
         && h.headers["authorization"] == "Bearer fabric-token"));
 }
 
@@ -117,7 +109,7 @@ async fn the_regional_location_is_polled_only_when_told() {
     assert!(server
         .hits()
         .iter()
-        .all(|h| host(h) == "api.fabric.microsoft.com"));
+        .all(|h| h.host() == "api.fabric.microsoft.com"));
     // Told to follow: the regional host, with the token, result included.
     let server = notebook(regional, item).await;
     let response = run(&server, fast().fabric_follow_location(true), CREATE)
@@ -127,7 +119,7 @@ async fn the_regional_location_is_polled_only_when_told() {
     let hits = server.hits();
     assert!(hits[1..]
         .iter()
-        .all(|h| host(h) == regional && h.headers["authorization"] == "Bearer fabric-token"));
+        .all(|h| h.host() == regional && h.headers["authorization"] == "Bearer fabric-token"));
     // Any other host stays refused.
     let server = notebook("evil.example", item).await;
     let error = lro_error(run(&server, fast().fabric_follow_location(true), CREATE).await);

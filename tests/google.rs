@@ -29,13 +29,6 @@ fn google_layer() -> LroLayer {
         .unwrap()
 }
 
-fn host(hit: &Hit) -> &str {
-    hit.headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default()
-}
-
 const SPANNER_OP: &str = "projects/P/instances/I/operations/OP";
 
 /// Spanner: the start answers 200 with a running Operation; the poll of `/v1/{name}` is done.
@@ -88,7 +81,7 @@ async fn aip_spanner_create_instance_resolves_to_the_done_operation() {
     assert_eq!(body["done"], true);
     let hits = server.hits();
     assert_eq!(hits[1].target, format!("/v1/{SPANNER_OP}?alt=json"));
-    assert!(hits.iter().all(|h| host(h) == "spanner.googleapis.com"
+    assert!(hits.iter().all(|h| h.host() == "spanner.googleapis.com"
         && h.headers["authorization"] == "Bearer ya29.token"));
 }
 
@@ -186,7 +179,7 @@ async fn compute_polls_its_self_link_on_the_original_host() {
     assert!(server
         .hits()
         .iter()
-        .all(|h| host(h) == "compute.googleapis.com"));
+        .all(|h| h.host() == "compute.googleapis.com"));
 }
 
 #[tokio::test]

@@ -19,14 +19,6 @@ fn post(url: &str, body: &'static str) -> Request<Full<Bytes>> {
         .unwrap()
 }
 
-fn host(hit: &Hit) -> String {
-    hit.headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn run(
     server: &TestServer,
     req: Request<Full<Bytes>>,
@@ -40,7 +32,7 @@ const MONITOR: &str = "https://api.onedrive.com/monitor/4A3407B5?tempauth=eyJ.SE
 /// Drive copy: the monitor is on another host and answers 202 until "completed".
 async fn drive_copy(monitor: &'static str) -> TestServer {
     TestServer::start(move |hit| {
-        let on = host(hit);
+        let on = hit.host();
         if on == "graph.microsoft.com" && hit.is("POST", "/beta/me/drive/items/X/copy") {
             return at(202).header("location", monitor).empty();
         }
@@ -80,7 +72,7 @@ async fn drive_copy_polls_its_monitor_host_without_credentials() {
     let hits = server.hits();
     assert_eq!(hits.len(), 3);
     for monitor in &hits[1..] {
-        assert_eq!(host(monitor), "api.onedrive.com");
+        assert_eq!(monitor.host(), "api.onedrive.com");
         assert_eq!(
             monitor.credentials(),
             0,

@@ -68,6 +68,14 @@ impl Hit {
         self.method == method && self.path == path
     }
 
+    /// The `Host` header: which host name the client meant (with a pinned connector).
+    pub fn host(&self) -> &str {
+        self.headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+    }
+
     /// How many credential headers this request carried.
     pub fn credentials(&self) -> usize {
         CREDENTIALS
