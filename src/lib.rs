@@ -68,9 +68,10 @@
 //! the whole operation). A `Timeout` above it bounds the whole operation. When a retry layer sits
 //! below, set [`LroLayerBuilder::max_transient_retries`] to 0. Every request the layer makes
 //! carries an [`LroPoll`] extension: an auth layer below should add credentials only where
-//! [`LroPoll::credentials_allowed`] says so. A redirect-following layer below should use a
+//! [`LroPoll::credentials_allowed`] says so. A redirect-following layer belongs above
+//! `LroLayer`, which then sees a status endpoint's redirects itself; below it, give it a
 //! same-origin policy (tower-http's `SameOrigin`), since the layer cannot see where a redirect
-//! leads.
+//! below it leads.
 //!
 //! **Compressed monitors.** Polls carry the original request's headers, `Accept-Encoding`
 //! included, so a service may answer them compressed: put tower-http's `DecompressionLayer`
