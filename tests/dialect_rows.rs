@@ -76,6 +76,26 @@ async fn graph_rows() {
     .await;
     assert_eq!(kind(result), ErrorKind::TimedOut);
     assert_eq!(log.lock().unwrap().len(), 6);
+    // A percentage of the wrong type is absent, not a broken monitor.
+    let (result, _) = resolve(
+        request("POST", GRAPH, None),
+        graph_202,
+        &[(
+            202,
+            "",
+            r#"{"status":"completed","percentageComplete":"most"}"#,
+        )],
+    )
+    .await;
+    let response = result.unwrap();
+    assert_eq!(
+        response
+            .extensions()
+            .get::<LroInfo>()
+            .unwrap()
+            .percent_complete(),
+        None
+    );
     // Row 5: a 2xx without a string status.
     let (result, _) = resolve(
         request("POST", GRAPH, None),
@@ -146,6 +166,22 @@ async fn fabric_rows() {
     .await;
     assert_eq!(result.unwrap().status(), StatusCode::OK);
     assert_eq!(log.lock().unwrap().len(), 4);
+    // A percentage of the wrong type is absent.
+    let (result, _) = resolve(
+        request("POST", FABRIC, None),
+        fabric_202,
+        &[(200, "", r#"{"status":"Succeeded","percentComplete":"x"}"#)],
+    )
+    .await;
+    let response = result.unwrap();
+    assert_eq!(
+        response
+            .extensions()
+            .get::<LroInfo>()
+            .unwrap()
+            .percent_complete(),
+        None
+    );
     // A non-2xx poll.
     let (result, _) = resolve(
         request("POST", FABRIC, None),

@@ -122,7 +122,7 @@ struct State {
     #[serde(default)]
     status: Option<serde_json::Value>,
     #[serde(default, rename = "percentComplete")]
-    percent_complete: Option<f64>,
+    percent_complete: Option<serde_json::Value>,
 }
 
 /// A state response (§5c), and the result's place once it succeeded (§5d).
@@ -136,7 +136,11 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     let Ok(state) = serde_json::from_slice::<State>(bytes) else {
         return Verdict::fail(ErrorKind::InvalidStatusBody);
     };
-    if let Some(percent) = state.percent_complete.filter(|p| p.is_finite()) {
+    let percent = state
+        .percent_complete
+        .as_ref()
+        .and_then(serde_json::Value::as_f64);
+    if let Some(percent) = percent.filter(|p| p.is_finite()) {
         facts.percent_complete = Some(percent);
     }
     let Some(word) = state.status.as_ref().and_then(serde_json::Value::as_str) else {

@@ -140,8 +140,9 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
 struct Monitor {
     #[serde(default)]
     status: Option<serde_json::Value>,
+    /// Any JSON: a wrong type counts as absent, never as a broken monitor.
     #[serde(default)]
-    percentage_complete: Option<f64>,
+    percentage_complete: Option<serde_json::Value>,
     #[serde(default)]
     resource_location: Option<serde_json::Value>,
     #[serde(default)]
@@ -165,8 +166,12 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
         return Verdict::too_large(rules);
     };
     let monitor: Option<Monitor> = serde_json::from_slice(bytes).ok();
-    if let Some(percent) = monitor.as_ref().and_then(|m| m.percentage_complete) {
-        facts.percent_complete = Some(percent).filter(|p| p.is_finite());
+    let percent = monitor
+        .as_ref()
+        .and_then(|m| m.percentage_complete.as_ref())
+        .and_then(serde_json::Value::as_f64);
+    if let Some(percent) = percent.filter(|p| p.is_finite()) {
+        facts.percent_complete = Some(percent);
     }
     let word = monitor.as_ref().and_then(|m| string(m.status.as_ref()));
     if let Some(word) = word {

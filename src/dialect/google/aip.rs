@@ -172,7 +172,7 @@ fn encode_name(name: &str) -> String {
 }
 
 /// What the Operation says, for the first response and every poll alike (§2c, §2d).
-fn judge(rules: &Rules, facts: &mut Facts, r: &Recognized<'_>, body: &[u8]) -> Verdict {
+fn judge(rules: &Rules, facts: &mut Facts, r: &Recognized<'_>) -> Verdict {
     facts.operation.metadata_type =
         any_type(r.op.metadata).or(facts.operation.metadata_type.take());
     match state(r) {
@@ -195,7 +195,7 @@ fn judge(rules: &Rules, facts: &mut Facts, r: &Recognized<'_>, body: &[u8]) -> V
             facts.operation.response_type = any_type(r.op.response);
             facts.operation.result_missing = r.op.response.is_none();
             if rules.hosts.google.unwrap_response {
-                return unwrap(r.op.response, body);
+                return unwrap(r.op.response);
             }
             Verdict::Result { status: None }
         }
@@ -203,7 +203,7 @@ fn judge(rules: &Rules, facts: &mut Facts, r: &Recognized<'_>, body: &[u8]) -> V
 }
 
 /// `response` without its `@type`, as JSON; `google.protobuf.Empty` or none: no content.
-fn unwrap(response: Option<&RawValue>, _body: &[u8]) -> Verdict {
+fn unwrap(response: Option<&RawValue>) -> Verdict {
     let Some(raw) = response else {
         return Verdict::NoContent;
     };
@@ -239,7 +239,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         );
     };
     facts.watch(MonitorKind::GoogleOperation, target, rules);
-    judge(rules, facts, &r, bytes)
+    judge(rules, facts, &r)
 }
 
 /// A poll of the Operation.
@@ -259,7 +259,7 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     if facts.operation.name.as_deref() != Some(&*r.name) {
         return Verdict::fail_because(ErrorKind::InvalidStatusBody, "another operation's name");
     }
-    judge(rules, facts, &r, bytes)
+    judge(rules, facts, &r)
 }
 
 #[cfg(test)]
