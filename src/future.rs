@@ -11,7 +11,6 @@ use http::{response, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
-use tower::util::Oneshot;
 use tower::{BoxError, Service};
 
 use crate::operation::{Next, Operation, Reply, Seen};
@@ -61,7 +60,7 @@ pin_project! {
         S: Service<Request<ReqBody>>,
     {
         #[pin]
-        state: State<S::Future, Oneshot<S, Request<ReqBody>>>,
+        state: State<S::Future, S>,
         // `max_duration` from the call; armed once the first response head has arrived. Boxed:
         // most operations have none, and a `Sleep` is large.
         deadline: Option<Pin<Box<Sleep>>>,
@@ -71,9 +70,12 @@ pin_project! {
 
 pin_project! {
     #[project = StateProj]
-    enum State<F, O> {
+    enum State<F, S> {
         Call { #[pin] future: F },
-        Poll { #[pin] future: O },
+        // A clone of the service, readied before the next request is built: thousands of
+        // operations waiting for capacity hold no request each.
+        Ready { service: S },
+        Poll { #[pin] future: F },
         Read,
         Wait { #[pin] sleep: Sleep },
         Done,
@@ -117,15 +119,13 @@ where
         S: Clone,
         ReqBody: Default,
     {
-        let future = Oneshot::new(service.clone(), operation.request());
-        Self::drive(State::Poll { future }, service, operation)
+        let ready = State::Ready {
+            service: service.clone(),
+        };
+        Self::drive(ready, service, operation)
     }
 
-    fn drive(
-        state: State<S::Future, Oneshot<S, Request<ReqBody>>>,
-        service: S,
-        operation: Operation,
-    ) -> Self {
+    fn drive(state: State<S::Future, S>, service: S, operation: Operation) -> Self {
         let deadline = operation
             .deadline()
             .map(|at| Box::pin(tokio::time::sleep_until(at)));
@@ -257,6 +257,23 @@ where
                     let result = ready!(future.poll(cx)).map_err(Into::into);
                     on_head(run, result)
                 }
+                StateProj::Ready { service } => {
+                    // Polls run inside the operation's span, so layers below see it as parent.
+                    let called = {
+                        let _span = run.trace.enter(&run.operation);
+                        match ready!(service.poll_ready(cx)) {
+                            Ok(()) => Ok(service.call(run.operation.request())),
+                            Err(e) => Err(e.into()),
+                        }
+                    };
+                    match called {
+                        Ok(future) => {
+                            this.state.set(State::Poll { future });
+                            continue;
+                        }
+                        Err(e) => on_head(run, Err(e)),
+                    }
+                }
                 StateProj::Poll { future } => {
                     let result = {
                         let _span = run.trace.enter(&run.operation);
@@ -287,9 +304,10 @@ where
                     sleep: tokio::time::sleep(delay),
                 }),
                 Step::Send { .. } => {
-                    // Each request goes through its own clone, readied by `Oneshot`.
-                    let future = Oneshot::new(run.service.clone(), run.operation.request());
-                    this.state.set(State::Poll { future });
+                    // Each request goes through its own clone, readied first.
+                    this.state.set(State::Ready {
+                        service: run.service.clone(),
+                    });
                 }
             }
         }

@@ -9,6 +9,12 @@ use crate::operation::{Next, Operation};
 #[cfg(feature = "tracing")]
 use crate::wire::redact::Redacted;
 
+/// The operation's span, entered while this lives (nothing without the `tracing` feature).
+pub(crate) struct Entered {
+    #[cfg(feature = "tracing")]
+    _span: tracing::span::EnteredSpan,
+}
+
 /// The span of one operation, opened at its first poll so that pass-through costs nothing.
 #[derive(Debug, Default)]
 pub(crate) struct Trace {
@@ -61,10 +67,14 @@ impl Trace {
     /// Enters the operation's span while a poll or the final GET is polled, so that the inner
     /// service's `call` and future run inside it: a tracing layer below gets it as parent.
     #[cfg(feature = "tracing")]
-    pub(crate) fn enter(&mut self, op: &Operation) -> tracing::span::EnteredSpan {
-        self.span(op).clone().entered()
+    pub(crate) fn enter(&mut self, op: &Operation) -> Entered {
+        Entered {
+            _span: self.span(op).clone().entered(),
+        }
     }
 
     #[cfg(not(feature = "tracing"))]
-    pub(crate) fn enter(&mut self, _: &Operation) {}
+    pub(crate) fn enter(&mut self, _: &Operation) -> Entered {
+        Entered {}
+    }
 }
