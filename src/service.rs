@@ -14,7 +14,7 @@ use crate::operation::Operation;
 use crate::resume::ResumeToken;
 use crate::LroBody;
 
-/// The service made by [`LroLayer`]: passes ordinary responses through and resolves
+/// The service made by [`LroLayer`](crate::LroLayer): passes ordinary responses through and resolves
 /// long-running operations.
 ///
 /// ```
