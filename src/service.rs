@@ -14,8 +14,8 @@ use crate::operation::Operation;
 use crate::resume::ResumeToken;
 use crate::LroBody;
 
-/// The service made by [`LroLayer`](crate::LroLayer): passes ordinary responses through and resolves
-/// long-running operations.
+/// The service made by [`LroLayer`](crate::LroLayer): passes ordinary responses through and
+/// resolves long-running operations.
 ///
 /// ```
 /// use tower_lro::Lro;
