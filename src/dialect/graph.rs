@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use http::{StatusCode, Uri};
 use serde::Deserialize;
 
 use super::{Facts, Reply, Rules, Seen, Verdict};
@@ -116,7 +116,10 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
             .strip_prefix(b"{")
             .and_then(|t| t.strip_suffix(b"}"));
         if is_object && !empty.is_some_and(|inside| inside.trim_ascii().is_empty()) {
-            facts.initial_body = Some(Bytes::copy_from_slice(body));
+            // Kept with its own headers but the monitor's Location: it may be the result.
+            let mut headers = reply.head.headers.clone();
+            headers.remove(http::header::LOCATION);
+            facts.kept = Some(Box::new((headers, Bytes::copy_from_slice(body))));
         }
     }
     let raw = reply
@@ -207,13 +210,8 @@ fn done(rules: &Rules, facts: &mut Facts, monitor: Option<&Monitor>, reply: Repl
     if let Some(target) = resource {
         return Verdict::Fetch(facts.for_request(target, rules));
     }
-    if let Some(body) = facts.initial_body.take() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if let Some(kept) = facts.kept.take() {
+        let (headers, body) = *kept;
         return Verdict::Synthesized {
             status: StatusCode::OK,
             headers,

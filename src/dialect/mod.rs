@@ -180,9 +180,8 @@ pub(crate) struct Facts {
     pub(crate) poll_post: bool,
     /// The final GET's 2xx is the result as `200` (Graph), not with its own status.
     pub(crate) final_as_ok: bool,
-    /// The first response's body, when a dialect may return it as the result (Graph).
-    pub(crate) initial_body: Option<Bytes>,
-    /// A response kept in case the final GET says there is no result (Fabric).
+    /// A response that may become the result: Fabric's succeeded state (if its `/result` has
+    /// none), Graph's first response (if its monitor names no resource).
     pub(crate) kept: Option<Box<(http::HeaderMap, Bytes)>>,
     /// The request asked `Prefer: respond-async` (OData).
     pub(crate) respond_async: bool,
@@ -208,7 +207,6 @@ impl Facts {
             operation: OperationFacts::default(),
             poll_post: false,
             final_as_ok: false,
-            initial_body: None,
             kept: None,
             respond_async: false,
             dataverse: false,

@@ -191,6 +191,9 @@ fn layer(config: &Config) -> Option<LroLayer> {
             .enable(tower_lro::LroDialect::GoogleDiscovery)
             .google_hosts(["management.azure.com"]);
     }
+    if config.graph {
+        builder = builder.graph_hosts(["management.azure.com"]);
+    }
     if config.allow != Allow::None {
         let mut origin = tower_lro::AllowedOrigin::parse(ALLOWED).expect("a valid origin");
         if config.allow == Allow::WithCredentials {
@@ -322,6 +325,9 @@ fn original_request(case: &Case) -> Request<String> {
         .header("authorization", "Bearer SECRET")
         .header("x-ms-client-request-id", "model-1")
         .header("content-type", "application/json");
+    if case.config.respond_async {
+        builder = builder.header("prefer", "respond-async");
+    }
     if let Some(name) = case.extra_credential {
         builder = builder.header(name, "SECRET");
     }

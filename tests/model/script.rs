@@ -69,6 +69,10 @@ pub struct Config {
     pub allow: Allow,
     /// Google's two dialects on, with the scripted host in their scope.
     pub google: bool,
+    /// The scripted host read as Microsoft Graph's (its 202 + Location rules).
+    pub graph: bool,
+    /// The original request asks `Prefer: respond-async` (OData's rules).
+    pub respond_async: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +186,8 @@ impl Case {
             add_api_version: false,
             any_404_after_delete: false,
             google: false,
+            graph: false,
+            respond_async: false,
         };
         let flags = r.byte();
         let config = Config {
@@ -189,6 +195,8 @@ impl Case {
             add_api_version: flags & 2 != 0,
             any_404_after_delete: flags & 4 != 0,
             google: flags & 16 != 0,
+            graph: flags & 32 != 0,
+            respond_async: flags & 64 != 0,
             ..config
         };
         let fallback = match flags & 8 {
