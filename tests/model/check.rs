@@ -10,6 +10,8 @@ use super::script::{Allow, Case, End, ALLOWED, ORIGINAL};
 use super::server::Served;
 use super::{Ending, LroSummary, Outcome, ReadEnd, Resumed, Returned};
 
+// Restated rather than shared with the library: the oracle must still hold the line if the
+// library ever drops a header from its own list.
 const CREDENTIALS: [&str; 7] = [
     "authorization",
     "cookie",
