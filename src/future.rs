@@ -15,6 +15,7 @@ use tower::{BoxError, Service};
 
 use crate::operation::{Next, Operation, Reply, Seen};
 use crate::trace::Trace;
+use crate::wire::headers::detached;
 use crate::LroBody;
 
 pin_project! {
@@ -187,6 +188,8 @@ impl<S, B> Run<S, B> {
             _ => Bytes::copy_from_slice(self.seen_bytes()),
         };
         self.clear_body();
+        let mut head = head;
+        head.headers = detached(&head.headers);
         self.last = Some((head, body));
     }
 }

@@ -544,3 +544,45 @@ async fn inspection_cap_boundary() {
     assert_eq!(whole.status(), StatusCode::CREATED);
     assert_eq!(body_text(whole).await, failed);
 }
+
+/// hyper's header values are slices of the connection's read buffer: the headers the layer keeps
+/// for `LroInfo` (and a deadline's last response) must not pin that buffer while it waits.
+#[tokio::test(start_paused = true)]
+async fn kept_headers_do_not_pin_the_buffer_they_were_read_into() {
+    let (mock, mut handle) = mock::pair();
+    let svc = LroLayer::builder()
+        .max_duration(Duration::from_secs(600))
+        .build()
+        .unwrap()
+        .layer(mock);
+    let url = format!("{ARM}/vms/vm1/start?api-version=2024-07-01");
+    let call =
+        tokio::spawn(svc.oneshot(request("POST", "/vms/vm1/start?api-version=2024-07-01", "")));
+    let op = format!("{ARM}/locations/westus/operations/op1?api-version=2024-07-01");
+    let buffer = Bytes::from(format!("{op}req-1InProgress").into_bytes());
+    let shared = |range: std::ops::Range<usize>| {
+        http::HeaderValue::from_maybe_shared(buffer.slice(range)).unwrap()
+    };
+    let mut accepted = response(202, &[], "");
+    let headers = accepted.headers_mut();
+    headers.insert("azure-asyncoperation", shared(0..op.len()));
+    headers.insert("x-ms-request-id", shared(op.len()..op.len() + 5));
+    answer(&mut handle, "POST", &url, accepted).await;
+    let mut in_progress = response(200, &[], r#"{"status":"InProgress"}"#);
+    in_progress
+        .headers_mut()
+        .insert("x-ms-state", shared(op.len() + 5..buffer.len()));
+    answer(&mut handle, "GET", &op, in_progress).await;
+
+    // Waiting for the second poll: the layer holds both responses' headers, copied.
+    let (req, send) = handle.next_request().await.unwrap();
+    assert!(
+        buffer.is_unique(),
+        "a kept header still pins the read buffer"
+    );
+    assert_eq!(req.uri().to_string(), op);
+    send.send_response(response(200, &[], r#"{"status":"Succeeded"}"#));
+    let response = call.await.unwrap().unwrap();
+    let info = response.extensions().get::<LroInfo>().unwrap();
+    assert_eq!(info.initial_headers().unwrap()["x-ms-request-id"], "req-1");
+}

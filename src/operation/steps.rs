@@ -11,6 +11,7 @@ use crate::dialect::dispatch::Dialect;
 use crate::dialect::{is_transient, Reply, Verdict};
 use crate::error::{ErrorKind, LroError};
 use crate::info::Initial;
+use crate::wire::headers::detached;
 use crate::wire::redact::Redacted;
 use crate::wire::retry_after;
 use crate::wire::url::{self, Admission, Target};
@@ -37,7 +38,7 @@ impl Operation {
         }
         self.initial = Some(Initial {
             status: reply.head.status,
-            headers: Arc::new(reply.head.headers.clone()),
+            headers: Arc::new(detached(&reply.head.headers)),
         });
         if let Verdict::Poll = verdict {
             self.phase = Phase::Polling;

@@ -1,6 +1,7 @@
 //! What services put on the wire, read the same way by every dialect: status bodies, retry
-//! hints, URLs and their redaction.
+//! hints, URLs and their redaction, and the headers kept past their response.
 
+pub(crate) mod headers;
 pub(crate) mod redact;
 pub(crate) mod retry_after;
 pub(crate) mod status;
