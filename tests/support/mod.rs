@@ -28,14 +28,15 @@ use tokio::task::{AbortHandle, JoinSet};
 use tower::BoxError;
 use tower_lro::{LroBody, LroError, LroInfo, LroLayer, LroLayerBuilder, PollSchedule};
 
-/// The credential headers of the contract's origin rule.
-pub const CREDENTIALS: [&str; 6] = [
+/// The credential headers of the origin rule (the contract's, and Google's API key).
+pub const CREDENTIALS: [&str; 7] = [
     "authorization",
     "cookie",
     "proxy-authorization",
     "api-key",
     "ocp-apim-subscription-key",
     "x-ms-authorization-auxiliary",
+    "x-goog-api-key",
 ];
 
 // ---------------------------------------------------------------------------------------------
