@@ -92,11 +92,12 @@ struct Run<S, B> {
     /// A body's only frame is kept as it came; a second frame starts a copy into `buf`.
     first: Option<Bytes>,
     buf: BytesMut,
-    trailers: Option<HeaderMap>,
+    // Boxed, as `last`: rare, and the run is held by every waiting operation.
+    trailers: Option<Box<HeaderMap>>,
     cap: usize,
     /// The last response that led to a wait, its body bounded by the cap: what a `TimedOut`
     /// at the deadline carries.
-    last: Option<(response::Parts, Bytes)>,
+    last: Option<Box<(response::Parts, Bytes)>>,
     trace: Trace,
 }
 
@@ -190,7 +191,10 @@ impl<S, B> Run<S, B> {
         self.clear_body();
         let mut head = head;
         head.headers = detached(&head.headers);
-        self.last = Some((head, body));
+        match self.last.as_mut() {
+            Some(last) => **last = (head, body),
+            None => self.last = Some(Box::new((head, body))),
+        }
     }
 }
 
@@ -340,7 +344,7 @@ fn deadline_passed<S, B: Body>(
             ));
         }
     }
-    let last = run.last.as_ref().map(|(head, body)| (head, &body[..]));
+    let last = run.last.as_deref().map(|(head, body)| (head, &body[..]));
     Err(Box::new(run.operation.deadline_passed(last, now)))
 }
 
@@ -406,7 +410,7 @@ where
                 }
                 Err(frame) => {
                     if let Ok(trailers) = frame.into_trailers() {
-                        run.trailers = Some(trailers);
+                        run.trailers = Some(Box::new(trailers));
                     }
                 }
             },
@@ -437,7 +441,7 @@ where
     }
     let data = run.take_read();
     let rest = run.body.take();
-    let trailers = run.trailers.take();
+    let trailers = run.trailers.take().map(|t| *t);
     Poll::Ready(finish(run, next, head, move || match (failed, rest) {
         (Some(error), _) => LroBody::failed(data, error),
         (None, Some(rest)) if over => LroBody::prefixed(data, rest),
@@ -503,5 +507,24 @@ fn finish<S, B: Body>(
             Step::Ready(Ok(response))
         }
         Next::Fail(error) => Step::Ready(Err(Box::new(error))),
+    }
+}
+
+#[cfg(test)]
+mod size_probe {
+    use super::*;
+    #[test]
+    fn sizes() {
+        type S = tower::util::BoxCloneService<Request<String>, Response<String>, BoxError>;
+        eprintln!("Operation {}", std::mem::size_of::<Operation>());
+        eprintln!("Facts {}", std::mem::size_of::<crate::dialect::Facts>());
+        eprintln!("Rules {}", std::mem::size_of::<crate::dialect::Rules>());
+        eprintln!("OperationFacts {}", std::mem::size_of::<crate::info::OperationFacts>());
+        eprintln!("Run {}", std::mem::size_of::<Run<S, String>>());
+        eprintln!("State {}", std::mem::size_of::<State<<S as Service<Request<String>>>::Future, S>>());
+        eprintln!("Driver {}", std::mem::size_of::<Driver<S, String, String>>());
+        eprintln!("Sleep {}", std::mem::size_of::<Sleep>());
+        eprintln!("Uri {} HeaderMap {} Parts {} Ext {}", std::mem::size_of::<http::Uri>(), std::mem::size_of::<HeaderMap>(), std::mem::size_of::<response::Parts>(), std::mem::size_of::<http::Extensions>());
+        eprintln!("Schedule {} Dialect {}", std::mem::size_of::<crate::PollSchedule>(), std::mem::size_of::<Option<crate::dialect::dispatch::Dialect>>());
     }
 }

@@ -193,6 +193,16 @@ pub(crate) struct OperationFacts {
     pub(crate) target_link: Option<String>,
 }
 
+impl OperationFacts {
+    pub(crate) const EMPTY: OperationFacts = OperationFacts {
+        name: None,
+        metadata_type: None,
+        response_type: None,
+        result_missing: false,
+        target_link: None,
+    };
+}
+
 /// The status and headers of the response that started an operation, shared, not copied, by
 /// every `LroInfo` and error that names it.
 #[derive(Debug, Clone, PartialEq)]

@@ -99,7 +99,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         return Verdict::PassThrough;
     };
     facts.matched_by = "202 + x-ms-operation-id from Microsoft Fabric";
-    facts.operation.name = Some(id.to_owned());
+    facts.op_mut().name = Some(id.to_owned());
     let orig = facts.orig.uri.clone();
     let location = headers
         .get(http::header::LOCATION)
@@ -160,7 +160,7 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
 fn succeeded(rules: &Rules, facts: &mut Facts, reply: Reply<'_>, bytes: &[u8]) -> Verdict {
     let polled = facts.target.uri.clone();
     let orig = facts.orig.uri.clone();
-    let id = facts.operation.name.clone().unwrap_or_default();
+    let id = facts.op().name.clone().unwrap_or_default();
     let as_ok = (reply.head.status != StatusCode::OK).then_some(StatusCode::OK);
     if !reply.head.headers.contains_key(http::header::LOCATION) {
         return Verdict::Result { status: as_ok };

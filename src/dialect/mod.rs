@@ -129,7 +129,8 @@ pub(crate) fn is_transient(status: StatusCode) -> bool {
 
 /// The latest `Location` header seen: usable, or present but unusable (an error only if a
 /// rule needs it).
-pub(crate) type SeenLocation = Option<Result<Target, String>>;
+// Boxed: most operations never see one, and every waiting operation holds the field.
+pub(crate) type SeenLocation = Option<Box<Result<Target, String>>>;
 
 /// The settings of the dialects other than Azure's.
 #[derive(Debug, Clone, Default)]
@@ -175,7 +176,8 @@ pub(crate) struct Facts {
     pub(crate) gone_on_404: bool,
     /// What chose the dialect, for `LroInfo`.
     pub(crate) matched_by: &'static str,
-    pub(crate) operation: OperationFacts,
+    // Boxed and made on first write: only some dialects name their operation.
+    operation: Option<Box<OperationFacts>>,
     /// Polls are `POST`s (Compute's `…/wait`), not `GET`s.
     pub(crate) poll_post: bool,
     /// The final GET's 2xx is the result as `200` (Graph), not with its own status.
@@ -204,7 +206,7 @@ impl Facts {
             percent_complete: None,
             gone_on_404: false,
             matched_by: "",
-            operation: OperationFacts::default(),
+            operation: None,
             poll_post: false,
             final_as_ok: false,
             kept: None,
@@ -212,6 +214,16 @@ impl Facts {
             dataverse: false,
             strip_async_result: false,
         }
+    }
+
+    /// What the operation's own record says (its name, types, target link).
+    pub(crate) fn op(&self) -> &OperationFacts {
+        static NONE: OperationFacts = OperationFacts::EMPTY;
+        self.operation.as_deref().unwrap_or(&NONE)
+    }
+
+    pub(crate) fn op_mut(&mut self) -> &mut OperationFacts {
+        self.operation.get_or_insert_with(Box::default)
     }
 
     /// Remembers what a status body said, for progress and the extension; the word is copied
@@ -233,11 +245,13 @@ impl Facts {
         let Some(value) = headers.get(http::header::LOCATION) else {
             return;
         };
-        self.location = Some(
-            Target::first_in(&self.target.uri, headers, http::header::LOCATION)
-                .map(|t| self.for_request(t, rules))
-                .ok_or_else(|| String::from_utf8_lossy(value.as_bytes()).into_owned()),
-        );
+        let seen = Target::first_in(&self.target.uri, headers, http::header::LOCATION)
+            .map(|t| self.for_request(t, rules))
+            .ok_or_else(|| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        match self.location.as_mut() {
+            Some(kept) => **kept = seen,
+            None => self.location = Some(Box::new(seen)),
+        }
     }
 
     /// Watches the operation through `kind` at `target` from now on.

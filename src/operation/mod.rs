@@ -25,6 +25,7 @@ use crate::info::{Initial, LroInfo, LroPoll};
 use crate::options::LroOptions;
 use crate::progress::{OnProgress, Progress};
 use crate::resume::ResumeToken;
+use crate::wire::headers::PackedHeaders;
 use crate::wire::retry_after::{Jitter, PollSchedule};
 use crate::wire::url::{self, Target};
 
@@ -102,9 +103,8 @@ pub(crate) struct Operation {
     transient_total: u32,
     unhinted_waits: u32,
     total_wait: Duration,
-    final_url: Option<http::Uri>,
-    /// The response that started the operation, for `LroInfo`.
-    initial: Option<Initial>,
+    /// The status and headers of the response that started the operation, for `LroInfo`.
+    initial: Option<(StatusCode, PackedHeaders)>,
     hooks: [Option<OnProgress>; 2],
 }
 
@@ -197,7 +197,6 @@ impl Operation {
             transient_total: 0,
             unhinted_waits: 0,
             total_wait: Duration::ZERO,
-            final_url: None,
             initial: None,
         }
     }
@@ -260,7 +259,9 @@ impl Operation {
             total_wait: self.total_wait,
             status: self.facts.status_word.clone(),
             percent_complete: self.facts.percent_complete,
-            final_url: self.final_url.as_ref().map(|uri| {
+            // In the final phase the target is the result's URL (and a final GET was made).
+            final_url: (self.phase == Phase::Final).then(|| {
+                let uri = &self.facts.target.uri;
                 if self.final_bare {
                     redacted_uri(uri)
                 } else {
@@ -268,10 +269,13 @@ impl Operation {
                 }
             }),
             gone_on_404: self.facts.gone_on_404,
-            initial: self.initial.clone(),
+            initial: self.initial.as_ref().map(|(status, headers)| Initial {
+                status: *status,
+                headers: Arc::new(headers.unpack()),
+            }),
             dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
             matched_by: self.facts.matched_by,
-            operation: self.facts.operation.clone(),
+            operation: self.facts.op().clone(),
         }
     }
 
@@ -285,14 +289,14 @@ impl Operation {
             url: facts.target.uri.to_string(),
             location: facts
                 .location
-                .as_ref()
+                .as_deref()
                 .and_then(|l| l.as_ref().ok())
                 .map(|t| t.uri.to_string()),
             final_get: self.phase == Phase::Final,
             polls: self.earlier_polls.saturating_add(self.polls),
             origin_form: self.origin_form,
             dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
-            operation_name: self.facts.operation.name.clone(),
+            operation_name: self.facts.op().name.clone(),
             poll_post: self.facts.poll_post,
         }
     }

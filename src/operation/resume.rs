@@ -76,9 +76,11 @@ impl Operation {
         if !op.explicit_schedule {
             op.schedule = dialect.default_schedule(&op.facts);
         }
-        op.facts.operation.name = token.operation_name.clone();
+        if let Some(name) = &token.operation_name {
+            op.facts.op_mut().name = Some(name.clone());
+        }
         op.facts.poll_post = token.poll_post;
-        op.facts.location = location.map(Ok);
+        op.facts.location = location.map(|l| Box::new(Ok(l)));
         op.facts.monitor = token.monitor;
         op.earlier_polls = token.polls.min(MAX_EARLIER_POLLS);
         op.origin_form = token.origin_form;

@@ -1,7 +1,6 @@
 //! From a response to the next step: the dialect's verdict, then the shared rules (waits,
 //! limits, the deadline, the origin rule, transient retries).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -10,8 +9,7 @@ use super::{Next, Operation, Phase};
 use crate::dialect::dispatch::Dialect;
 use crate::dialect::{is_transient, Reply, Verdict};
 use crate::error::{ErrorKind, LroError};
-use crate::info::Initial;
-use crate::wire::headers::detached;
+use crate::wire::headers::PackedHeaders;
 use crate::wire::redact::Redacted;
 use crate::wire::retry_after;
 use crate::wire::url::{self, Admission, Target};
@@ -36,10 +34,7 @@ impl Operation {
         if !self.explicit_schedule {
             self.schedule = dialect.default_schedule(&self.facts);
         }
-        self.initial = Some(Initial {
-            status: reply.head.status,
-            headers: Arc::new(detached(&reply.head.headers)),
-        });
+        self.initial = Some((reply.head.status, PackedHeaders::pack(&reply.head.headers)));
         if let Verdict::Poll = verdict {
             self.phase = Phase::Polling;
         }
@@ -90,7 +85,6 @@ impl Operation {
                 body,
             },
             Verdict::Fetch(target) => {
-                self.final_url = Some(target.uri.clone());
                 self.phase = Phase::Final;
                 self.transient_in_row = 0;
                 if let Err(e) = self.aim(target, Some(reply), reply.now) {

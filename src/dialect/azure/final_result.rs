@@ -58,7 +58,7 @@ fn result_member(body: Seen<'_>) -> Option<&str> {
 
 /// The first rule of §4 that matches.
 fn pick(rules: &Rules, facts: &Facts, doc: Option<&StatusDoc<'_>>) -> Pick {
-    let location = || match &facts.location {
+    let location = || match facts.location.as_deref() {
         Some(Ok(target)) => Some(Pick::Get(target.clone())),
         Some(Err(raw)) => Some(Pick::Unusable(raw.clone())),
         None => None,

@@ -155,7 +155,7 @@ fn judge(rules: &Rules, facts: &mut Facts, api: Api, op: &Operation<'_>) -> Verd
         facts.note(Some(word), &Default::default());
     }
     if let Some(link) = &op.target_link {
-        facts.operation.target_link = Some(link.clone().into_owned());
+        facts.op_mut().target_link = Some(link.clone().into_owned());
     }
     if !is_done(api, status) {
         return Verdict::Poll;
@@ -195,7 +195,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         Api::Sql => "sql#operation body",
         Api::Gke => "GKE Operation body on container.googleapis.com",
     };
-    facts.operation.name = op.name.as_deref().map(str::to_owned);
+    facts.op_mut().name = op.name.as_deref().map(str::to_owned);
     let target = match api {
         Api::Gke => op.name.as_deref().and_then(|name| gke_url(&orig, name)),
         Api::Compute | Api::Sql => op.self_link.as_deref().and_then(|l| re_root(&orig, l)),

@@ -196,7 +196,7 @@ fn started_aip() -> (Rules, Facts) {
     assert_eq!(dialect, Some(Dialect::GoogleAip151));
     assert!(matches!(verdict, Verdict::Poll));
     assert_eq!(f.monitor, MonitorKind::GoogleOperation);
-    assert_eq!(f.operation.name.as_deref(), Some(OP));
+    assert_eq!(f.op().name.as_deref(), Some(OP));
     (rules, f)
 }
 
@@ -260,10 +260,10 @@ fn aip_terminal_table() {
             "{body}"
         );
         assert_eq!(
-            f.operation.response_type.as_deref(),
+            f.op().response_type.as_deref(),
             Some("type.googleapis.com/x.Instance")
         );
-        assert!(!f.operation.result_missing);
+        assert!(!f.op().result_missing);
     }
     // 6. Done with neither: success, the result missing.
     let (r, mut f) = started_aip();
@@ -275,8 +275,8 @@ fn aip_terminal_table() {
         &op(r#","done":true,"metadata":{"@type":"m.T"}"#),
     );
     assert!(matches!(verdict, Verdict::Result { .. }));
-    assert!(f.operation.result_missing);
-    assert_eq!(f.operation.metadata_type.as_deref(), Some("m.T"));
+    assert!(f.op().result_missing);
+    assert_eq!(f.op().metadata_type.as_deref(), Some("m.T"));
     // A non-2xx poll.
     let (r, mut f) = started_aip();
     let verdict = read(
@@ -428,7 +428,7 @@ fn discovery_poll_urls() {
         "https://compute.googleapis.com/compute/v1/projects/P/regions/us-central1/operations/OP"
     );
     assert_eq!(
-        f.operation.target_link.as_deref(),
+        f.op().target_link.as_deref(),
         Some("https://www.googleapis.com/compute/v1/projects/P/regions/us-central1/addresses/A")
     );
     // GKE: by project and location from the original URL, never the selfLink.
