@@ -77,7 +77,9 @@ pin_project! {
         // operations waiting for capacity hold no request each.
         Ready { service: S },
         Poll { #[pin] future: F },
-        Read,
+        // The head of the response whose body is being read: here, not in `Run`, it shares
+        // its space with the other steps'.
+        Read { head: response::Parts },
         Wait { #[pin] sleep: Sleep },
         Done,
     }
@@ -87,7 +89,6 @@ pin_project! {
 struct Run<S, B> {
     operation: Operation,
     service: S,
-    head: Option<response::Parts>,
     body: Option<Pin<Box<B>>>,
     /// A body's only frame is kept as it came; a second frame starts a copy into `buf`.
     first: Option<Bytes>,
@@ -134,7 +135,6 @@ where
         let run = Run {
             operation,
             service,
-            head: None,
             body: None,
             first: None,
             buf: BytesMut::new(),
@@ -210,7 +210,7 @@ fn bounded<'a>(first: &'a Option<Bytes>, buf: &'a BytesMut, cap: usize) -> &'a [
 #[allow(clippy::large_enum_variant)]
 enum Step<B: Body> {
     Ready(Result<Response<LroBody<B>>, BoxError>),
-    Read,
+    Read(response::Parts),
     Send { delay: Duration },
 }
 
@@ -253,7 +253,10 @@ where
             if !calling {
                 if let Some(deadline) = this.deadline.as_mut() {
                     if deadline.as_mut().poll(cx).is_ready() {
-                        let reading = matches!(this.state.as_mut().project(), StateProj::Read);
+                        let reading = match this.state.as_mut().project() {
+                            StateProj::Read { head } => Some(take_head(head)),
+                            _ => None,
+                        };
                         this.state.set(State::Done);
                         return Poll::Ready(deadline_passed(run, reading));
                     }
@@ -288,7 +291,7 @@ where
                     };
                     on_head(run, result.map_err(Into::into))
                 }
-                StateProj::Read => ready!(read(run, cx)),
+                StateProj::Read { head } => ready!(read(run, head, cx)),
                 StateProj::Wait { sleep } => {
                     ready!(sleep.poll(cx));
                     Step::Send {
@@ -306,7 +309,7 @@ where
                     this.state.set(State::Done);
                     return Poll::Ready(result);
                 }
-                Step::Read => this.state.set(State::Read),
+                Step::Read(head) => this.state.set(State::Read { head }),
                 Step::Send { delay } if !delay.is_zero() => this.state.set(State::Wait {
                     sleep: tokio::time::sleep(delay),
                 }),
@@ -321,28 +324,31 @@ where
     }
 }
 
-/// The deadline passed while a request, a wait or (`reading`) a body read was under way.
+/// Moves a head out of the state it was kept in, leaving an empty one (no allocation).
+fn take_head(head: &mut response::Parts) -> response::Parts {
+    std::mem::replace(head, Response::new(()).into_parts().0)
+}
+
+/// The deadline passed while a request, a wait or a body read (of `reading`) was under way.
 fn deadline_passed<S, B: Body>(
     run: &mut Run<S, B>,
-    reading: bool,
+    reading: Option<response::Parts>,
 ) -> Result<Response<LroBody<B>>, BoxError> {
     let now = Instant::now();
-    if reading {
-        if let Some(head) = run.head.take() {
-            if run.operation.is_initial() {
-                // Not an operation yet: the caller's response, handed over as it came.
-                let data = run.take_read();
-                let body = match run.body.take() {
-                    Some(rest) => LroBody::prefixed(data, rest),
-                    None => LroBody::replay(data, None),
-                };
-                return Ok(Response::from_parts(head, body));
-            }
-            let seen = run.seen_bytes();
-            return Err(Box::new(
-                run.operation.deadline_passed(Some((&head, seen)), now),
-            ));
+    if let Some(head) = reading {
+        if run.operation.is_initial() {
+            // Not an operation yet: the caller's response, handed over as it came.
+            let data = run.take_read();
+            let body = match run.body.take() {
+                Some(rest) => LroBody::prefixed(data, rest),
+                None => LroBody::replay(data, None),
+            };
+            return Ok(Response::from_parts(head, body));
         }
+        let seen = run.seen_bytes();
+        return Err(Box::new(
+            run.operation.deadline_passed(Some((&head, seen)), now),
+        ));
     }
     let last = run.last.as_deref().map(|(head, body)| (head, &body[..]));
     Err(Box::new(run.operation.deadline_passed(last, now)))
@@ -368,10 +374,9 @@ fn on_head<S, B: Body>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError
     match run.operation.body_cap(&head) {
         Some(cap) => {
             run.clear_body();
-            run.head = Some(head);
             run.body = Some(Box::pin(body));
             run.cap = cap;
-            Step::Read
+            Step::Read(head)
         }
         None => {
             let next = run.operation.on_response(reply(&head, Seen::Unread));
@@ -380,8 +385,12 @@ fn on_head<S, B: Body>(run: &mut Run<S, B>, result: Result<Response<B>, BoxError
     }
 }
 
-/// Reads the body (up to the cap) of the response head in `run`, then decides.
-fn read<S, B>(run: &mut Run<S, B>, cx: &mut Context<'_>) -> Poll<Step<B>>
+/// Reads the body (up to the cap) of the response whose head is `head`, then decides.
+fn read<S, B>(
+    run: &mut Run<S, B>,
+    head: &mut response::Parts,
+    cx: &mut Context<'_>,
+) -> Poll<Step<B>>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -426,9 +435,7 @@ where
             }
         }
     };
-    let Some(head) = run.head.take() else {
-        return Poll::Ready(Step::Ready(Err("tower-lro: response head lost".into())));
-    };
+    let head = take_head(head);
     let bytes = bounded(&run.first, &run.buf, run.cap);
     let seen = if over {
         Seen::Partial(bytes)
@@ -510,21 +517,31 @@ fn finish<S, B: Body>(
     }
 }
 
-#[cfg(test)]
-mod size_probe {
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
     use super::*;
+
+    type Inner = tower::util::BoxCloneService<Request<String>, Response<String>, BoxError>;
+
+    /// Every waiting operation holds one driver: a field added to it is paid once per
+    /// operation in flight (a million times over in BENCHMARKS.md's run). The rare parts
+    /// (a deadline's last response, trailers, a location, Google's names) are boxed.
     #[test]
-    fn sizes() {
-        type S = tower::util::BoxCloneService<Request<String>, Response<String>, BoxError>;
-        eprintln!("Operation {}", std::mem::size_of::<Operation>());
-        eprintln!("Facts {}", std::mem::size_of::<crate::dialect::Facts>());
-        eprintln!("Rules {}", std::mem::size_of::<crate::dialect::Rules>());
-        eprintln!("OperationFacts {}", std::mem::size_of::<crate::info::OperationFacts>());
-        eprintln!("Run {}", std::mem::size_of::<Run<S, String>>());
-        eprintln!("State {}", std::mem::size_of::<State<<S as Service<Request<String>>>::Future, S>>());
-        eprintln!("Driver {}", std::mem::size_of::<Driver<S, String, String>>());
-        eprintln!("Sleep {}", std::mem::size_of::<Sleep>());
-        eprintln!("Uri {} HeaderMap {} Parts {} Ext {}", std::mem::size_of::<http::Uri>(), std::mem::size_of::<HeaderMap>(), std::mem::size_of::<response::Parts>(), std::mem::size_of::<http::Extensions>());
-        eprintln!("Schedule {} Dialect {}", std::mem::size_of::<crate::PollSchedule>(), std::mem::size_of::<Option<crate::dialect::dispatch::Dialect>>());
+    fn a_waiting_operation_holds_under_a_kibibyte_in_its_box() {
+        let driver = std::mem::size_of::<Driver<Inner, String, String>>();
+        assert!(driver <= 1_000, "Driver is {driver} bytes");
+        let operation = std::mem::size_of::<Operation>();
+        assert!(operation <= 720, "Operation is {operation} bytes");
+    }
+
+    /// A pass-through costs the inner future and a discriminant, nothing more.
+    #[test]
+    fn a_pass_through_future_is_the_inner_future_and_a_tag() {
+        let inner = std::mem::size_of::<<Inner as Service<Request<String>>>::Future>();
+        let ours = std::mem::size_of::<ResponseFuture<Inner, String, String>>();
+        assert!(
+            ours <= inner + 8,
+            "{ours} bytes around a {inner}-byte future"
+        );
     }
 }

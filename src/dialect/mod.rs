@@ -16,6 +16,7 @@ pub(crate) mod google;
 pub(crate) mod graph;
 pub(crate) mod odata;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -171,7 +172,8 @@ pub(crate) struct Facts {
     pub(crate) monitor_uri: Uri,
     pub(crate) target: Target,
     pub(crate) location: SeenLocation,
-    pub(crate) status_word: Option<String>,
+    // Common words borrowed, not allocated: every waiting operation holds one.
+    pub(crate) status_word: Option<Cow<'static, str>>,
     pub(crate) percent_complete: Option<f64>,
     pub(crate) gone_on_404: bool,
     /// What chose the dialect, for `LroInfo`.
@@ -231,7 +233,7 @@ impl Facts {
     pub(crate) fn note(&mut self, word: Option<&str>, doc: &StatusDoc<'_>) {
         if let Some(word) = word {
             if self.status_word.as_deref() != Some(word) {
-                self.status_word = Some(word.to_owned());
+                self.status_word = Some(known_word(word));
             }
         }
         if doc.percent_complete.is_some() {
@@ -324,6 +326,61 @@ impl Verdict {
         Verdict::Fail {
             kind,
             detail: Some(detail.into()),
+        }
+    }
+}
+
+/// `word` borrowed from the status words the dialects use most, else copied.
+fn known_word(word: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 24] = [
+        "NotStarted",
+        "Running",
+        "InProgress",
+        "Succeeded",
+        "Failed",
+        "Canceled",
+        "Cancelled",
+        "Accepted",
+        "Creating",
+        "Updating",
+        "Deleting",
+        "Provisioning",
+        "Waiting",
+        "notStarted",
+        "running",
+        "inProgress",
+        "completed",
+        "succeeded",
+        "failed",
+        "waiting",
+        "PENDING",
+        "RUNNING",
+        "DONE",
+        "Undefined",
+    ];
+    match KNOWN.iter().find(|known| **known == word) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(word.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_status_words_are_borrowed_and_others_copied() {
+        for word in [
+            "InProgress",
+            "Running",
+            "inProgress",
+            "RUNNING",
+            "Succeeded",
+        ] {
+            assert!(matches!(known_word(word), Cow::Borrowed(w) if w == word));
+        }
+        for word in ["Resizing", "inprogress", ""] {
+            assert!(matches!(known_word(word), Cow::Owned(w) if w == word));
         }
     }
 }

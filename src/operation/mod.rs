@@ -257,7 +257,7 @@ impl Operation {
             polls: self.polls,
             transient_retries: self.transient_total,
             total_wait: self.total_wait,
-            status: self.facts.status_word.clone(),
+            status: self.facts.status_word.as_deref().map(str::to_owned),
             percent_complete: self.facts.percent_complete,
             // In the final phase the target is the result's URL (and a final GET was made).
             final_url: (self.phase == Phase::Final).then(|| {
@@ -326,7 +326,7 @@ impl Operation {
             return;
         }
         let progress = Progress {
-            status: self.facts.status_word.clone(),
+            status: self.facts.status_word.as_deref().map(str::to_owned),
             percent_complete: self.facts.percent_complete,
             polls: self.polls,
             next_wait,

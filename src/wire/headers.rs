@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn packed_headers_come_back_as_they_were() {
         let mut map = HeaderMap::new();
-        map.append("azure-asyncoperation", HeaderValue::from_static("https://m/op?x=1"));
+        map.append(
+            "azure-asyncoperation",
+            HeaderValue::from_static("https://m/op?x=1"),
+        );
         map.append("x-many", HeaderValue::from_static("one"));
         map.append("x-many", HeaderValue::from_static(""));
         map.append("x-many", HeaderValue::from_static("three"));
@@ -115,12 +118,21 @@ mod tests {
     fn packed_headers_hold_one_block_of_their_own_bytes() {
         let buffer = Bytes::from(vec![b'a'; 8192]);
         let mut map = HeaderMap::new();
-        map.append("x-one", HeaderValue::from_maybe_shared(buffer.slice(0..4)).unwrap());
+        map.append(
+            "x-one",
+            HeaderValue::from_maybe_shared(buffer.slice(0..4)).unwrap(),
+        );
         map.append("retry-after", HeaderValue::from_static("5"));
         let packed = PackedHeaders::pack(&map);
         drop(map);
-        assert!(buffer.is_unique(), "a packed value still pins the read buffer");
-        assert_eq!(packed.0.len(), 2 * ENTRY_HEAD + "x-one".len() + 4 + "retry-after".len() + 1);
+        assert!(
+            buffer.is_unique(),
+            "a packed value still pins the read buffer"
+        );
+        assert_eq!(
+            packed.0.len(),
+            2 * ENTRY_HEAD + "x-one".len() + 4 + "retry-after".len() + 1
+        );
     }
 
     #[test]

@@ -173,8 +173,7 @@ fn encode_name(name: &str) -> String {
 
 /// What the Operation says, for the first response and every poll alike (§2c, §2d).
 fn judge(rules: &Rules, facts: &mut Facts, r: &Recognized<'_>) -> Verdict {
-    facts.op_mut().metadata_type =
-        any_type(r.op.metadata).or(facts.op_mut().metadata_type.take());
+    facts.op_mut().metadata_type = any_type(r.op.metadata).or(facts.op_mut().metadata_type.take());
     match state(r) {
         State::Running => {
             let word = if r.op.done == Some(false) {
