@@ -40,6 +40,7 @@ pin_project! {
 }
 
 impl<B: Body> LroBody<B> {
+    #[inline]
     pub(crate) fn inner(body: B) -> Self {
         LroBody {
             kind: Kind::Inner { body },

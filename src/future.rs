@@ -106,6 +106,7 @@ impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
 where
     S: Service<Request<ReqBody>>,
 {
+    #[inline]
     pub(crate) fn pass_through(future: S::Future) -> Self {
         ResponseFuture {
             kind: Kind::PassThrough { future },

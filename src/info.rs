@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, StatusCode, Uri};
+
+use crate::wire::headers::PackedHeaders;
 
 /// How an operation was watched.
 ///
@@ -208,7 +210,34 @@ impl OperationFacts {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Initial {
     pub(crate) status: StatusCode,
-    pub(crate) headers: Arc<HeaderMap>,
+    pub(crate) headers: Arc<InitialHeaders>,
+}
+
+/// The first response's headers as the operation kept them, packed; made a map only when
+/// someone asks (most callers never do), and then once.
+#[derive(Debug)]
+pub(crate) struct InitialHeaders {
+    packed: PackedHeaders,
+    map: OnceLock<HeaderMap>,
+}
+
+impl InitialHeaders {
+    pub(crate) fn new(packed: PackedHeaders) -> InitialHeaders {
+        InitialHeaders {
+            packed,
+            map: OnceLock::new(),
+        }
+    }
+
+    fn map(&self) -> &HeaderMap {
+        self.map.get_or_init(|| self.packed.unpack())
+    }
+}
+
+impl PartialEq for InitialHeaders {
+    fn eq(&self, other: &Self) -> bool {
+        self.packed == other.packed
+    }
 }
 
 impl LroInfo {
@@ -294,7 +323,7 @@ impl LroInfo {
     /// # }
     /// ```
     pub fn initial_headers(&self) -> Option<&HeaderMap> {
-        self.initial.as_ref().map(|i| &*i.headers)
+        self.initial.as_ref().map(|i| i.headers.map())
     }
 
     /// The dialect that resolved the operation.

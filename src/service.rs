@@ -157,10 +157,27 @@ where
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
+    // Small and inlined: a request that cannot start an operation (a GET) costs the caller a
+    // method check; the rest is out of line.
+    #[inline]
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if !may_start(req.method()) {
             return ResponseFuture::pass_through(self.inner.call(req));
         }
+        self.call_writing(req)
+    }
+}
+
+impl<S> Lro<S> {
+    /// A request whose method may start an operation.
+    #[inline(never)]
+    fn call_writing<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, ResBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    {
         let Some(operation) = Operation::start(&req, &self.config, tokio::time::Instant::now())
         else {
             return ResponseFuture::pass_through(self.inner.call(req));

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::dialect::dispatch::Dialect;
 use crate::dialect::{Facts, Rules, Verb};
-use crate::info::{Initial, LroInfo, LroPoll};
+use crate::info::{Initial, InitialHeaders, LroInfo, LroPoll};
 use crate::options::LroOptions;
 use crate::progress::{OnProgress, Progress};
 use crate::resume::ResumeToken;
@@ -271,7 +271,7 @@ impl Operation {
             gone_on_404: self.facts.gone_on_404,
             initial: self.initial.as_ref().map(|(status, headers)| Initial {
                 status: *status,
-                headers: Arc::new(headers.unpack()),
+                headers: Arc::new(InitialHeaders::new(headers.clone())),
             }),
             dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
             matched_by: self.facts.matched_by,

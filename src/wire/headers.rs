@@ -1,5 +1,7 @@
 //! Header maps the layer keeps past the response they came in.
 
+use std::sync::Arc;
+
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// A copy of `map` whose values own their bytes.
@@ -24,7 +26,7 @@ pub(crate) fn detached(map: &HeaderMap) -> HeaderMap {
 /// headers), and kept custom names pin the blocks they were parsed into; the packed form is
 /// the headers' own length plus seven bytes each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct PackedHeaders(Box<[u8]>);
+pub(crate) struct PackedHeaders(Arc<[u8]>);
 
 /// Entry layout: sensitive flag (1 byte), name length (u16 LE), value length (u32 LE), name,
 /// value. A name is at most 64 KiB - 1 long in `http`; a longer value is not kept.
@@ -51,7 +53,7 @@ impl PackedHeaders {
             out.extend_from_slice(name.as_str().as_bytes());
             out.extend_from_slice(value.as_bytes());
         }
-        PackedHeaders(out.into_boxed_slice())
+        PackedHeaders(out.into())
     }
 
     /// The headers as a map, in their order, each value owning its bytes.

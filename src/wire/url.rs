@@ -317,6 +317,15 @@ pub(crate) enum Admission {
 }
 
 pub(crate) fn admit(orig: &Uri, allowed: &[AllowedOrigin], target: &Uri) -> Admission {
+    // Hot path, every poll of a monitor on the original host: the same scheme and authority
+    // (both compared ignoring case) are the same origin, without parsing either authority.
+    if orig.scheme() == target.scheme()
+        && orig
+            .authority()
+            .is_some_and(|own| Some(own) == target.authority())
+    {
+        return Admission::SameOrigin;
+    }
     let scheme = orig.scheme_str().unwrap_or_default();
     let port = effective_port(scheme, orig.port_u16());
     if same_origin(target, scheme, orig.host().unwrap_or_default(), port) {
@@ -470,6 +479,30 @@ mod tests {
             "https://*.127.0.0.1",
         ] {
             assert!(AllowedOrigin::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_same_authority_text_is_same_origin_only_with_the_same_scheme() {
+        let orig = uri("https://user@Ops.Example:8443/start");
+        for (target, want) in [
+            (
+                "https://user@ops.example:8443/status/1",
+                Admission::SameOrigin,
+            ),
+            (
+                "HTTPS://USER@OPS.EXAMPLE:8443/status/1",
+                Admission::SameOrigin,
+            ),
+            ("https://ops.example:8443/status/1", Admission::SameOrigin),
+            ("http://user@ops.example:8443/status/1", Admission::Refused),
+            ("https://user@ops.example:8444/status/1", Admission::Refused),
+            (
+                "https://user@ops.example.evil:8443/status/1",
+                Admission::Refused,
+            ),
+        ] {
+            assert_eq!(admit(&orig, &[], &uri(target)), want, "{target}");
         }
     }
 
