@@ -706,16 +706,17 @@ fn orchestrate() -> Result<(), BoxError> {
         }
     }
     println!(
-        "\n| K | CPU layer/floor: of medians (target ≤ 1.10) | per-rep pairs: median (min–max) | heap layer − floor B/LRO at peak | heap B/LRO waiting, in-memory service: floor → layer (target: difference ≤ 4096) |"
+        "\n| K | CPU layer/floor: of medians (target ≤ 1.05) | per-rep pairs: median (min–max) | peak RSS layer/floor (target ≤ 1.10) | heap layer − floor B/LRO at peak | heap B/LRO waiting, in-memory service: floor → layer (target: difference ≤ 1024) |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     let mut failed = 0;
     for (_, floor, layer, (probe_floor, probe_layer), (low, mid, high)) in &table {
         let k = floor.k as f64;
         println!(
-            "| {} | {:.3} | {mid:.3} ({low:.2}–{high:.2}) | {:.0} | {probe_floor:.0} → {probe_layer:.0} (+{:.0}) |",
+            "| {} | {:.3} | {mid:.3} ({low:.2}–{high:.2}) | {:.3} | {:.0} | {probe_floor:.0} → {probe_layer:.0} (+{:.0}) |",
             floor.k,
             layer.cpu_ns / floor.cpu_ns,
+            layer.hwm_kib / floor.hwm_kib,
             (layer.heap - floor.heap) / k,
             probe_layer - probe_floor,
         );
