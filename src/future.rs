@@ -526,13 +526,14 @@ mod tests {
 
     /// Every waiting operation holds one driver: a field added to it is paid once per
     /// operation in flight (a million times over in BENCHMARKS.md's run). The rare parts
-    /// (a deadline's last response, trailers, a location, Google's names) are boxed.
+    /// (a deadline's last response, trailers, a location, the monitor during the final GET,
+    /// Google's names) are boxed.
     #[test]
     fn a_waiting_operation_holds_under_a_kibibyte_in_its_box() {
         let driver = std::mem::size_of::<Driver<Inner, String, String>>();
-        assert!(driver <= 1_000, "Driver is {driver} bytes");
+        assert!(driver <= 928, "Driver is {driver} bytes");
         let operation = std::mem::size_of::<Operation>();
-        assert!(operation <= 720, "Operation is {operation} bytes");
+        assert!(operation <= 640, "Operation is {operation} bytes");
     }
 
     /// A pass-through costs the inner future and a discriminant, nothing more.

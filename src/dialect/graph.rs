@@ -201,10 +201,10 @@ fn done(rules: &Rules, facts: &mut Facts, monitor: Option<&Monitor>, reply: Repl
     let orig = facts.orig.uri.clone();
     let resource = monitor.and_then(|m| {
         string(m.resource_location.as_ref())
-            .and_then(|raw| Target::resolve(&facts.monitor_uri, raw))
+            .and_then(|raw| Target::resolve(facts.monitor_uri(), raw))
             .or_else(|| {
                 string(m.target_resource_location.as_ref())
-                    .and_then(|raw| resolve(&orig, &facts.monitor_uri, raw))
+                    .and_then(|raw| resolve(&orig, facts.monitor_uri(), raw))
             })
     });
     if let Some(target) = resource {
@@ -245,7 +245,7 @@ pub(crate) fn code_and_message(body: &[u8]) -> (Option<String>, Option<String>) 
 
 /// Teams asks for at least 5 s between checks; the other shapes take the usual schedule.
 pub(crate) fn schedule(facts: &Facts) -> PollSchedule {
-    if facts.monitor_uri.path().contains("/operations('") {
+    if facts.monitor_uri().path().contains("/operations('") {
         PollSchedule::exponential(
             std::time::Duration::from_secs(5),
             2,

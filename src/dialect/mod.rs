@@ -168,8 +168,9 @@ pub(crate) struct Facts {
     /// The original request's URL.
     pub(crate) orig: Target,
     pub(crate) monitor: MonitorKind,
-    /// The monitor's URL; `target` is where the next request goes (the monitor or the result).
-    pub(crate) monitor_uri: Uri,
+    /// The monitor's URL while `target` is the result's (the final GET); before that the
+    /// target is the monitor. Boxed: every waiting operation holds the field.
+    monitor_kept: Option<Box<Uri>>,
     pub(crate) target: Target,
     pub(crate) location: SeenLocation,
     // Common words borrowed, not allocated: every waiting operation holds one.
@@ -200,7 +201,7 @@ impl Facts {
         Facts {
             verb,
             target: orig.clone(),
-            monitor_uri: orig.uri.clone(),
+            monitor_kept: None,
             orig,
             monitor: MonitorKind::ProvisioningState,
             location: None,
@@ -260,7 +261,25 @@ impl Facts {
     pub(crate) fn watch(&mut self, kind: MonitorKind, target: Target, rules: &Rules) {
         let target = self.for_request(target, rules);
         self.monitor = kind;
-        self.monitor_uri = target.uri.clone();
+        self.monitor_kept = None;
+        self.target = target;
+    }
+
+    /// The monitor's URL (where the next request goes, until the final GET).
+    pub(crate) fn monitor_uri(&self) -> &Uri {
+        self.monitor_kept.as_deref().unwrap_or(&self.target.uri)
+    }
+
+    /// Aims the next request at `target`: a new monitor, or (`result`) the result, the monitor
+    /// kept for `LroInfo`, progress and errors.
+    pub(crate) fn aim(&mut self, target: Target, result: bool) {
+        if !result {
+            self.monitor_kept = None;
+        } else if self.monitor_kept.is_none() {
+            let monitor = std::mem::replace(&mut self.target, target);
+            self.monitor_kept = Some(Box::new(monitor.uri));
+            return;
+        }
         self.target = target;
     }
 

@@ -342,9 +342,9 @@ impl Operation {
     /// The monitor's URL as it may be shown: redacted when it went without credentials.
     pub(crate) fn shown_monitor(&self) -> http::Uri {
         if self.monitor_bare {
-            redacted_uri(&self.facts.monitor_uri)
+            redacted_uri(self.facts.monitor_uri())
         } else {
-            self.facts.monitor_uri.clone()
+            self.facts.monitor_uri().clone()
         }
     }
 

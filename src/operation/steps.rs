@@ -138,10 +138,7 @@ impl Operation {
         reply: Option<Reply<'_>>,
         now: Instant,
     ) -> Result<(), LroError> {
-        if self.phase != Phase::Final {
-            self.facts.monitor_uri = target.uri.clone();
-        }
-        self.facts.target = target;
+        self.facts.aim(target, self.phase == Phase::Final);
         self.check_origin(reply, now)
     }
 

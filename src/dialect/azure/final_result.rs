@@ -84,7 +84,7 @@ fn pick(rules: &Rules, facts: &Facts, doc: Option<&StatusDoc<'_>>) -> Pick {
     }
     // 3. resourceLocation: a relative one resolves against the monitor that named it.
     if let Some(raw) = doc.and_then(|d| d.resource_location.as_deref()) {
-        return match Target::resolve(&facts.monitor_uri, raw) {
+        return match Target::resolve(facts.monitor_uri(), raw) {
             Some(target) => Pick::Get(target),
             None => Pick::Unusable(raw.to_owned()),
         };
