@@ -370,3 +370,28 @@ fn token_counters_are_clamped_and_each_run_has_its_own_budget() {
         "clamped, saturating: {carried}"
     );
 }
+
+#[test]
+fn a_resumed_final_get_is_named_in_the_result_record() {
+    let mut t = token(ORIG, ORIG, None, 3);
+    t.final_get = true;
+    let mut op = resume(&t, Config::default()).unwrap();
+    let (head, ()) = Response::builder()
+        .status(200)
+        .body(())
+        .unwrap()
+        .into_parts();
+    let next = op.on_response(super::Reply {
+        head: &head,
+        body: super::Seen::Unread,
+        now: Instant::now(),
+        wall: &std::time::SystemTime::now,
+    });
+    expect_return(next, None);
+    let info = op.info();
+    assert_eq!(
+        info.final_url().map(ToString::to_string).as_deref(),
+        Some(ORIG)
+    );
+    assert_eq!(info.monitor_url().to_string(), ORIG);
+}
