@@ -75,10 +75,21 @@ fn a_request_that_cannot_start_an_operation_allocates_nothing_in_the_layer() {
         // Warm up once: thread-locals and the like allocate on first use.
         count(&mut bare, method.clone());
         count(&mut layered, method.clone());
-        let (b, l) = (count(&mut bare, method.clone()), count(&mut layered, method.clone()));
-        assert_eq!(l, b, "{method}: the layer allocated {} more", l.saturating_sub(b));
+        let (b, l) = (
+            count(&mut bare, method.clone()),
+            count(&mut layered, method.clone()),
+        );
+        assert_eq!(
+            l,
+            b,
+            "{method}: the layer allocated {} more",
+            l.saturating_sub(b)
+        );
     }
     // The count sees the layer's work: a PUT, which may start an operation, allocates.
-    let (b, l) = (count(&mut bare, Method::PUT), count(&mut layered, Method::PUT));
+    let (b, l) = (
+        count(&mut bare, Method::PUT),
+        count(&mut layered, Method::PUT),
+    );
     assert!(l > b, "PUT: {l} vs {b}");
 }
