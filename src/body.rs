@@ -47,11 +47,11 @@ impl<B: Body> LroBody<B> {
         }
     }
 
-    pub(crate) fn replay(data: Bytes, trailers: Option<HeaderMap>) -> Self {
+    pub(crate) fn replay(data: Bytes, trailers: Option<Box<HeaderMap>>) -> Self {
         LroBody {
             kind: Kind::Replay {
                 data: Some(data).filter(|d| !d.is_empty()),
-                trailers: trailers.map(Box::new),
+                trailers,
             },
         }
     }
@@ -192,7 +192,8 @@ mod tests {
     async fn replays_bytes_and_trailers() {
         let mut t = HeaderMap::new();
         t.insert("x-t", "1".parse().unwrap());
-        let body = LroBody::<Full<Bytes>>::replay(Bytes::from_static(b"abc"), Some(t.clone()));
+        let body =
+            LroBody::<Full<Bytes>>::replay(Bytes::from_static(b"abc"), Some(Box::new(t.clone())));
         assert_eq!(body.size_hint().exact(), Some(3));
         let collected = body.collect().await.unwrap();
         assert_eq!(collected.trailers(), Some(&t));

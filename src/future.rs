@@ -449,7 +449,7 @@ where
     }
     let data = run.take_read();
     let rest = run.body.take();
-    let trailers = run.trailers.take().map(|t| *t);
+    let trailers = run.trailers.take();
     Poll::Ready(finish(run, next, head, move || match (failed, rest) {
         (Some(error), _) => LroBody::failed(data, error),
         (None, Some(rest)) if over => LroBody::prefixed(data, rest),

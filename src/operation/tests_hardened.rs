@@ -258,6 +258,21 @@ fn resume(token: &ResumeToken, config: Config) -> Result<Operation, crate::LroEr
     Operation::resume(token, &origin, &Arc::new(config), Instant::now())
 }
 
+/// Feeds a resumed operation a `200` without headers and with `body` (`None`: unread).
+fn feed_200(op: &mut Operation, body: Option<&[u8]>) -> Next {
+    let (head, ()) = Response::builder()
+        .status(200)
+        .body(())
+        .unwrap()
+        .into_parts();
+    op.on_response(super::Reply {
+        head: &head,
+        body: body.map_or(super::Seen::Unread, super::Seen::Whole),
+        now: Instant::now(),
+        wall: &std::time::SystemTime::now,
+    })
+}
+
 #[test]
 fn a_token_never_vouches_for_itself() {
     let evil = "https://evil.example/x";
@@ -293,17 +308,7 @@ fn a_token_never_vouches_for_itself() {
     let mut t = token(ORIG, AAO, Some("https://evil.example/result?sig=S"), 0);
     t.method = "POST".to_owned();
     let mut op = resume(&t, Config::default()).expect("the monitor is on the origin");
-    let (head, ()) = Response::builder()
-        .status(200)
-        .body(())
-        .unwrap()
-        .into_parts();
-    let next = op.on_response(super::Reply {
-        head: &head,
-        body: super::Seen::Whole(br#"{"status":"Succeeded"}"#),
-        now: Instant::now(),
-        wall: &std::time::SystemTime::now,
-    });
+    let next = feed_200(&mut op, Some(br#"{"status":"Succeeded"}"#));
     expect_fail(next, ErrorKind::CrossOriginPollingUrl);
 
     // The original URL is taken as the caller sent it: a token that names it next resumes,
@@ -338,20 +343,9 @@ fn token_counters_are_clamped_and_each_run_has_its_own_budget() {
         ..Config::default()
     };
     let mut op = resume(&token(ORIG, AAO, None, u32::MAX), config).unwrap();
-    let (head, ()) = Response::builder()
-        .status(200)
-        .body(())
-        .unwrap()
-        .into_parts();
-    let running = br#"{"status":"Running"}"#;
     let mut polls = 0;
     let next = loop {
-        let next = op.on_response(super::Reply {
-            head: &head,
-            body: super::Seen::Whole(running),
-            now: Instant::now(),
-            wall: &std::time::SystemTime::now,
-        });
+        let next = feed_200(&mut op, Some(br#"{"status":"Running"}"#));
         match next {
             Next::Get { .. } => polls += 1,
             other => break other,
@@ -376,18 +370,7 @@ fn a_resumed_final_get_is_named_in_the_result_record() {
     let mut t = token(ORIG, ORIG, None, 3);
     t.final_get = true;
     let mut op = resume(&t, Config::default()).unwrap();
-    let (head, ()) = Response::builder()
-        .status(200)
-        .body(())
-        .unwrap()
-        .into_parts();
-    let next = op.on_response(super::Reply {
-        head: &head,
-        body: super::Seen::Unread,
-        now: Instant::now(),
-        wall: &std::time::SystemTime::now,
-    });
-    expect_return(next, None);
+    expect_return(feed_200(&mut op, None), None);
     let info = op.info();
     assert_eq!(
         info.final_url().map(ToString::to_string).as_deref(),
