@@ -46,6 +46,11 @@ async fn resolve(
     (layer.layer(svc).oneshot(req).await, log)
 }
 
+/// The result record of a resolved response.
+fn info<B>(response: &http::Response<B>) -> &LroInfo {
+    response.extensions().get::<LroInfo>().expect("LroInfo")
+}
+
 fn kind<T>(result: Result<T, BoxError>) -> ErrorKind {
     match result {
         Ok(_) => panic!("expected an error"),
@@ -88,14 +93,7 @@ async fn graph_rows() {
     )
     .await;
     let response = result.unwrap();
-    assert_eq!(
-        response
-            .extensions()
-            .get::<LroInfo>()
-            .unwrap()
-            .percent_complete(),
-        None
-    );
+    assert_eq!(info(&response).percent_complete(), None);
     // Row 5: a 2xx without a string status.
     let (result, _) = resolve(
         request("POST", GRAPH, None),
@@ -128,10 +126,7 @@ async fn graph_rows() {
     )
     .await;
     let response = result.unwrap();
-    assert_eq!(
-        response.extensions().get::<LroInfo>().unwrap().dialect(),
-        LroDialect::Azure
-    );
+    assert_eq!(info(&response).dialect(), LroDialect::Azure);
 }
 
 const FABRIC: &str = "https://api.fabric.microsoft.com/v1/workspaces/W/notebooks";
@@ -174,14 +169,7 @@ async fn fabric_rows() {
     )
     .await;
     let response = result.unwrap();
-    assert_eq!(
-        response
-            .extensions()
-            .get::<LroInfo>()
-            .unwrap()
-            .percent_complete(),
-        None
-    );
+    assert_eq!(info(&response).percent_complete(), None);
     // A non-2xx poll.
     let (result, _) = resolve(
         request("POST", FABRIC, None),
@@ -209,10 +197,7 @@ async fn odata_rows() {
     .await;
     let response = result.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.extensions().get::<LroInfo>().unwrap().dialect(),
-        LroDialect::OData
-    );
+    assert_eq!(info(&response).dialect(), LroDialect::OData);
     // Row 6: the 4.02 draft's 204.
     let (result, _) = resolve(
         request("DELETE", ODATA, Some("respond-async")),
