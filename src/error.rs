@@ -350,7 +350,10 @@ impl fmt::Display for LroError {
         context.push(format!("{} polls", i.polls));
         context.push(format!("{:?}", i.elapsed));
         write!(f, " ({})", context.join(", "))?;
-        if i.code.is_none() && i.message.is_none() && !i.body.is_empty() {
+        // Only an error answer is quoted: a 2xx body is the caller's data (a first response
+        // that holds a new password, a resource with its keys), never shown.
+        let failure = i.status.is_some_and(|s| !s.is_success());
+        if failure && i.code.is_none() && i.message.is_none() && !i.body.is_empty() {
             let excerpt = i.body.get(..BODY_EXCERPT).unwrap_or(&i.body);
             write!(f, ": {}", String::from_utf8_lossy(excerpt))?;
         }

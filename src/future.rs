@@ -123,10 +123,18 @@ where
         S: Clone,
         ReqBody: Default,
     {
-        let ready = State::Ready {
-            service: service.clone(),
+        // The wait the interrupted run was honouring still counts (behaviour §7).
+        let wait = operation.resumed_wait();
+        let first = if wait.is_zero() {
+            State::Ready {
+                service: service.clone(),
+            }
+        } else {
+            State::Wait {
+                sleep: tokio::time::sleep(wait),
+            }
         };
-        Self::drive(ready, service, operation)
+        Self::drive(first, service, operation)
     }
 
     fn drive(state: State<S::Future, S>, service: S, operation: Operation) -> Self {

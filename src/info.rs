@@ -166,7 +166,7 @@ impl DialectSet {
 /// }
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct LroInfo {
     pub(crate) monitor_kind: MonitorKind,
     pub(crate) monitor_url: Uri,
@@ -215,7 +215,6 @@ pub(crate) struct Initial {
 
 /// The first response's headers as the operation kept them, packed; made a map only when
 /// someone asks (most callers never do), and then once.
-#[derive(Debug)]
 pub(crate) struct InitialHeaders {
     packed: PackedHeaders,
     map: OnceLock<HeaderMap>,
@@ -232,11 +231,51 @@ impl InitialHeaders {
     fn map(&self) -> &HeaderMap {
         self.map.get_or_init(|| self.packed.unpack())
     }
+
+    /// The header names, for `Debug` (values can hold secrets: Graph's `tempauth=`).
+    fn packed_names(&self) -> Vec<&str> {
+        self.map().keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+impl std::fmt::Debug for InitialHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.packed_names()).finish()
+    }
 }
 
 impl PartialEq for InitialHeaders {
     fn eq(&self, other: &Self) -> bool {
         self.packed == other.packed
+    }
+}
+
+/// URLs redacted (query values but `api-version`, userinfo), the first response's headers by
+/// name only: `Debug` output ends up in logs.
+impl std::fmt::Debug for LroInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::wire::redact::Redacted;
+        let initial = self.initial.as_ref().map(|i| {
+            let names: Vec<&str> = i.headers.packed_names();
+            (i.status, names)
+        });
+        f.debug_struct("LroInfo")
+            .field("monitor_kind", &self.monitor_kind)
+            .field("monitor_url", &Redacted(&self.monitor_url).to_string())
+            .field("polls", &self.polls)
+            .field("transient_retries", &self.transient_retries)
+            .field("total_wait", &self.total_wait)
+            .field("status", &self.status)
+            .field("percent_complete", &self.percent_complete)
+            .field(
+                "final_url",
+                &self.final_url.as_ref().map(|u| Redacted(u).to_string()),
+            )
+            .field("gone_on_404", &self.gone_on_404)
+            .field("initial_status_and_header_names", &initial)
+            .field("dialect", &self.dialect)
+            .field("matched_by", &self.matched_by)
+            .finish_non_exhaustive()
     }
 }
 
@@ -413,9 +452,13 @@ impl LroInfo {
 /// Marks every request the layer makes (polls and the final GET), in the request extensions,
 /// so that layers below can tell them apart.
 ///
-/// An auth layer below should add credentials only when [`LroPoll::credentials_allowed`] is
-/// true: the layer strips the original request's credential headers for allow-listed foreign
-/// origins, and a layer below adding them back would undo that.
+/// Credentials follow each request's own origin (behaviour §3): `credentials_allowed()` is
+/// true for a request to the caller's origin (also after a poll elsewhere) and to an origin
+/// allowed `with_credentials()`, false for other allowed origins and Graph's drive monitors.
+/// An auth layer below may add credentials only where it is true; since a layer in between
+/// can drop extensions (a retry policy's `clone_request`), put a
+/// [`CredentialScopeLayer`](crate::CredentialScopeLayer) below the auth layer as well: it
+/// decides from the request's origin, which cannot be lost.
 ///
 /// ```
 /// fn add_token<B>(req: &mut http::Request<B>) {

@@ -15,6 +15,8 @@ use crate::wire::retry_after::PollSchedule;
 /// assert!("elsewhere".parse::<FinalStateVia>().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum FinalStateVia {
     /// GET the latest `Location` header value.
     Location,

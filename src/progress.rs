@@ -21,7 +21,7 @@ use crate::resume::ResumeToken;
 /// let options = LroOptions::new().on_progress(hook);
 /// # let _ = options;
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Progress {
     pub(crate) status: Option<String>,
     pub(crate) percent_complete: Option<f64>,
@@ -30,6 +30,25 @@ pub struct Progress {
     pub(crate) monitor_kind: MonitorKind,
     pub(crate) monitor_url: Uri,
     pub(crate) token: ResumeToken,
+}
+
+/// The monitor's URL redacted (query values but `api-version`, userinfo); the token as its
+/// own `Debug` shows it.
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Progress")
+            .field("status", &self.status)
+            .field("percent_complete", &self.percent_complete)
+            .field("polls", &self.polls)
+            .field("next_wait", &self.next_wait)
+            .field("monitor_kind", &self.monitor_kind)
+            .field(
+                "monitor_url",
+                &crate::wire::redact::Redacted(&self.monitor_url).to_string(),
+            )
+            .field("token", &self.token)
+            .finish()
+    }
 }
 
 impl Progress {

@@ -27,7 +27,7 @@ use crate::wire::redact::redact_raw;
 /// let token: tower_lro::ResumeToken = text.parse().unwrap();
 /// assert_eq!(token.url(), "https://management.azure.com/ops/1");
 /// assert_eq!(token.to_string().parse::<tower_lro::ResumeToken>().unwrap(), token);
-/// assert!(text.replace(r#""version":1"#, r#""version":2"#).parse::<tower_lro::ResumeToken>().is_err());
+/// assert!(text.replace(r#""version":1"#, r#""version":3"#).parse::<tower_lro::ResumeToken>().is_err());
 /// # }
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -48,13 +48,44 @@ pub struct ResumeToken {
     pub(crate) dialect: LroDialect,
     /// The operation's name, which every poll answer must repeat (Google AIP-151).
     pub(crate) operation_name: Option<String>,
-    /// Polls are POSTs (Compute's `…/wait`).
+    /// Polls are POSTs (Compute's `…/wait`): honoured only where the layer turns
+    /// `compute_wait` on.
     pub(crate) poll_post: bool,
+    /// What the rest of the operation needs, whole: a resumed run resolves as the
+    /// uninterrupted one would.
+    pub(crate) state: TokenState,
 }
 
-/// The token format this build writes and reads.
+/// The part of a token that only some dialects or paths fill in. Everything here is data
+/// from outside on resume: it is checked against the token's dialect and the layer.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct TokenState {
+    /// The wait due before the next request (the last hint, or the schedule's step).
+    pub(crate) wait_ms: u64,
+    /// Waits taken from the schedule so far (the next unhinted wait is its step after these).
+    pub(crate) schedule_step: u32,
+    /// `location` holds a value that was no usable URL (an error if a rule needs it).
+    pub(crate) location_unusable: bool,
+    /// A response that may become the result (Graph's first response, Fabric's state).
+    /// It can hold secrets (a reset password): never shown.
+    pub(crate) kept: Option<Box<(http::HeaderMap, bytes::Bytes)>>,
+    pub(crate) metadata_type: Option<String>,
+    pub(crate) response_type: Option<String>,
+    pub(crate) result_missing: bool,
+    pub(crate) target_link: Option<String>,
+    /// A Dataverse background operation (OData).
+    pub(crate) dataverse: bool,
+    /// The per-request (or layer) `final_state_via` the operation started with.
+    pub(crate) final_state_via: Option<crate::FinalStateVia>,
+    /// The per-request (or layer) `inline_result` the operation started with.
+    pub(crate) inline_result: bool,
+    /// The last status word, for `LroInfo` and progress.
+    pub(crate) status: Option<String>,
+}
+
+/// The token format this build writes. Version 1 tokens (no `state`) are still read.
 #[cfg(feature = "serde")]
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// The serialized form: the token's fields and the format version.
 #[cfg(feature = "serde")]
@@ -76,6 +107,155 @@ struct Wire {
     operation_name: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     poll_post: bool,
+    #[serde(default, skip_serializing_if = "WireState::is_empty")]
+    state: WireState,
+}
+
+/// [`TokenState`] as JSON: absent members are their defaults.
+#[cfg(feature = "serde")]
+#[derive(Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireState {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    wait_ms: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    schedule_step: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    location_unusable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kept: Option<WireKept>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    response_type: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    result_missing: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target_link: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    dataverse: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    final_state_via: Option<crate::FinalStateVia>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    inline_result: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+}
+
+#[cfg(feature = "serde")]
+fn is_zero<N: Default + PartialEq>(n: &N) -> bool {
+    *n == N::default()
+}
+
+#[cfg(feature = "serde")]
+impl WireState {
+    fn is_empty(&self) -> bool {
+        *self == WireState::default()
+    }
+}
+
+/// Bytes as JSON: text when they are UTF-8 (bodies and headers almost always are), else an
+/// array of numbers; either way nothing is lost.
+#[cfg(feature = "serde")]
+#[derive(PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum WireBytes {
+    Text(String),
+    Raw(Vec<u8>),
+}
+
+#[cfg(feature = "serde")]
+impl WireBytes {
+    fn of(bytes: &[u8]) -> WireBytes {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => WireBytes::Text(text.to_owned()),
+            Err(_) => WireBytes::Raw(bytes.to_vec()),
+        }
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            WireBytes::Text(text) => text.into_bytes(),
+            WireBytes::Raw(raw) => raw,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+#[derive(PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireKept {
+    headers: Vec<(String, WireBytes)>,
+    body: WireBytes,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<WireKept> for (http::HeaderMap, bytes::Bytes) {
+    type Error = String;
+
+    fn try_from(k: WireKept) -> Result<Self, String> {
+        let mut headers = http::HeaderMap::with_capacity(k.headers.len());
+        for (name, value) in k.headers {
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| "resume token: a kept header name is invalid".to_owned())?;
+            let value = http::HeaderValue::from_bytes(&value.into_bytes())
+                .map_err(|_| format!("resume token: kept header {name} has an invalid value"))?;
+            headers.append(name, value);
+        }
+        Ok((headers, bytes::Bytes::from(k.body.into_bytes())))
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<TokenState> for WireState {
+    fn from(s: TokenState) -> WireState {
+        WireState {
+            wait_ms: s.wait_ms,
+            schedule_step: s.schedule_step,
+            location_unusable: s.location_unusable,
+            kept: s.kept.map(|kept| WireKept {
+                headers: kept
+                    .0
+                    .iter()
+                    .map(|(n, v)| (n.as_str().to_owned(), WireBytes::of(v.as_bytes())))
+                    .collect(),
+                body: WireBytes::of(&kept.1),
+            }),
+            metadata_type: s.metadata_type,
+            response_type: s.response_type,
+            result_missing: s.result_missing,
+            target_link: s.target_link,
+            dataverse: s.dataverse,
+            final_state_via: s.final_state_via,
+            inline_result: s.inline_result,
+            status: s.status,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<WireState> for TokenState {
+    type Error = String;
+
+    fn try_from(w: WireState) -> Result<Self, String> {
+        Ok(TokenState {
+            wait_ms: w.wait_ms,
+            schedule_step: w.schedule_step,
+            location_unusable: w.location_unusable,
+            kept: match w.kept {
+                Some(kept) => Some(Box::new(kept.try_into()?)),
+                None => None,
+            },
+            metadata_type: w.metadata_type,
+            response_type: w.response_type,
+            result_missing: w.result_missing,
+            target_link: w.target_link,
+            dataverse: w.dataverse,
+            final_state_via: w.final_state_via,
+            inline_result: w.inline_result,
+            status: w.status,
+        })
+    }
 }
 
 #[cfg(feature = "serde")]
@@ -88,7 +268,7 @@ impl TryFrom<Wire> for ResumeToken {
     type Error = String;
 
     fn try_from(w: Wire) -> Result<Self, String> {
-        if w.version != FORMAT_VERSION {
+        if w.version != FORMAT_VERSION && !(w.version == 1 && w.state.is_empty()) {
             return Err(format!(
                 "resume token format version {} is not supported (this build reads version {FORMAT_VERSION})",
                 w.version
@@ -106,6 +286,7 @@ impl TryFrom<Wire> for ResumeToken {
             dialect: w.dialect,
             operation_name: w.operation_name,
             poll_post: w.poll_post,
+            state: w.state.try_into()?,
         })
     }
 }
@@ -126,6 +307,7 @@ impl From<ResumeToken> for Wire {
             dialect: t.dialect,
             operation_name: t.operation_name,
             poll_post: t.poll_post,
+            state: t.state.into(),
         }
     }
 }
@@ -144,7 +326,14 @@ impl fmt::Debug for ResumeToken {
             .field("dialect", &self.dialect)
             .field("operation_name", &self.operation_name)
             .field("poll_post", &self.poll_post)
-            .finish()
+            .field("wait_ms", &self.state.wait_ms)
+            .field("status", &self.state.status)
+            // A kept response may be the caller's result (a reset password): its size only.
+            .field(
+                "kept_body_len",
+                &self.state.kept.as_ref().map(|k| k.1.len()),
+            )
+            .finish_non_exhaustive()
     }
 }
 
@@ -238,6 +427,16 @@ impl ResumeToken {
     /// ```
     pub fn polls_by_post(&self) -> bool {
         self.poll_post
+    }
+
+    /// The wait due before the next request: the last `Retry-After` (or the schedule's step)
+    /// that the interrupted run was honouring. A resumed run waits it before its first request.
+    ///
+    /// ```
+    /// # fn f(t: &tower_lro::ResumeToken) { let _w: std::time::Duration = t.next_wait(); }
+    /// ```
+    pub fn next_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.state.wait_ms)
     }
 
     /// Polls made by every run so far (reported only: a resumed run has its own `max_polls`).

@@ -382,7 +382,7 @@ async fn allowed_round_trip(credentials: bool) -> (TestServer, TestServer) {
 }
 
 #[tokio::test]
-async fn an_allowed_origin_is_polled_without_credentials_and_they_stay_stripped() {
+async fn an_allowed_origin_is_polled_without_credentials_and_the_own_origin_with_them() {
     let (server, other) = allowed_round_trip(false).await;
 
     let other_hits = other.hits();
@@ -392,21 +392,21 @@ async fn an_allowed_origin_is_polled_without_credentials_and_they_stay_stripped(
         "{:?}",
         other_hits[0].headers
     );
-    let hits = server.hits();
-    // The caller did send them; once stripped for the other origin they never come back.
-    assert_eq!(hits[0].credentials(), CREDENTIALS.len());
-    assert_eq!(
-        hits[0].headers.get("authorization").unwrap(),
-        "secret-authorization"
-    );
-    for later in &hits[1..] {
-        assert!(
-            !later.headers.contains_key("authorization"),
+    // Behaviour §3: credentials follow each request's own origin. The poll back here and the
+    // PUT's final GET carry the caller's credentials (without them the real service answers
+    // 401 and the PUT would end in FinalGetFailed).
+    for hit in server.hits() {
+        assert_eq!(
+            hit.credentials(),
+            CREDENTIALS.len(),
             "{} {}",
-            later.method,
-            later.target
+            hit.method,
+            hit.target
         );
-        assert_eq!(later.credentials(), 0, "{} {}", later.method, later.target);
+        assert_eq!(
+            hit.headers.get("authorization").unwrap(),
+            "secret-authorization"
+        );
     }
 }
 
@@ -422,7 +422,6 @@ async fn an_allowed_origin_with_credentials_receives_them() {
             format!("secret-{name}").as_str()
         );
     }
-    // Nothing was stripped, so the polls back on the origin carry them too.
     for hit in server.hits() {
         assert_eq!(hit.credentials(), CREDENTIALS.len(), "{}", hit.target);
     }

@@ -306,10 +306,19 @@ async fn a_forged_token_sends_nothing_off_the_expected_origin() {
     }
     assert!(log.lock().unwrap().is_empty(), "nothing was sent");
 
-    let v2 = r#"{"version":2,"method":"PUT","original_uri":"https://management.azure.com/x","monitor":"azure-async-operation","url":"https://management.azure.com/o","location":null,"final_get":false,"polls":0}"#;
-    let err = v2.parse::<ResumeToken>().unwrap_err().to_string();
-    assert!(err.contains("version 2"), "{err}");
-    let unversioned = v2.replace(r#""version":2,"#, "");
+    let v3 = r#"{"version":3,"method":"PUT","original_uri":"https://management.azure.com/x","monitor":"azure-async-operation","url":"https://management.azure.com/o","location":null,"final_get":false,"polls":0}"#;
+    let err = v3.parse::<ResumeToken>().unwrap_err().to_string();
+    assert!(err.contains("version 3"), "{err}");
+    // Version 1 (no state) is still read; with state, it is refused.
+    assert!(v3
+        .replace(r#""version":3"#, r#""version":1"#)
+        .parse::<ResumeToken>()
+        .is_ok());
+    let v1_with_state = v3
+        .replace(r#""version":3"#, r#""version":1"#)
+        .replace(r#""polls":0"#, r#""polls":0,"state":{"wait_ms":5}"#);
+    assert!(v1_with_state.parse::<ResumeToken>().is_err());
+    let unversioned = v3.replace(r#""version":3,"#, "");
     assert!(unversioned.parse::<ResumeToken>().is_err());
 }
 
@@ -333,7 +342,7 @@ async fn a_resumed_run_has_its_own_poll_budget_whatever_the_token_counts() {
 // ---- credentials never leave the origin ----
 
 #[tokio::test(start_paused = true)]
-async fn a_wildcard_origin_gets_no_credentials_and_they_stay_stripped() {
+async fn a_wildcard_origin_gets_no_credentials_and_its_own_origin_gets_them_back() {
     let account = "https://acct.ops.example.net/ops/1";
     let (svc, log) = server(move |n, _| match n {
         0 => respond(202, &[("azure-asyncoperation", account)], body(&[])),
@@ -353,8 +362,9 @@ async fn a_wildcard_origin_gets_no_credentials_and_they_stay_stripped() {
     let log = log.lock().unwrap();
     assert_eq!(log[1].uri, account);
     assert_eq!(log[2].uri, MONITOR);
-    for poll in &log[1..] {
-        assert!(poll.headers.get("authorization").is_none(), "{}", poll.uri);
-        assert!(!poll.poll.unwrap().credentials_allowed());
-    }
+    // Behaviour §3: credentials follow each request's own origin.
+    assert!(log[1].headers.get("authorization").is_none());
+    assert!(!log[1].poll.unwrap().credentials_allowed());
+    assert!(log[2].headers.get("authorization").is_some());
+    assert!(log[2].poll.unwrap().credentials_allowed());
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use http::{response, StatusCode, Uri};
 
-use super::{azure, fabric, google, graph, odata, Facts, Reply, Rules, Verdict};
+use super::{azure, fabric, google, graph, odata, Facts, Reply, Rules, Seen, Verdict};
 use crate::info::{LroDialect, MonitorKind};
 use crate::wire::retry_after::PollSchedule;
 use crate::wire::status::StatusDoc;
@@ -61,6 +61,11 @@ impl Dialect {
 
     /// How much of the first response's body to read; `None` leaves it unread.
     pub(crate) fn body_cap(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<usize> {
+        // Behaviour §5: a body that cannot hold any dialect's JSON (an event stream, a file)
+        // reaches the caller at once, whatever dialects are on.
+        if !super::may_hold_json(&head.headers) {
+            return None;
+        }
         if Dialect::google_may_start(rules, facts, head)
             || (Dialect::may(rules, LroDialect::Graph) && graph::applies(rules, facts, head))
         {
@@ -109,6 +114,14 @@ impl Dialect {
             let verdict = match dialect {
                 _ if !on => continue,
                 Dialect::Azure => azure::start(rules, facts, reply),
+                // A first body past the inspection cap may be the result (resetPassword's new
+                // password): the 202 is handed over whole rather than the body lost.
+                Dialect::Graph
+                    if matches!(reply.body, Seen::Partial(b) if !b.is_empty())
+                        && (forced || graph::applies(rules, facts, head)) =>
+                {
+                    return (None, Verdict::PassThrough)
+                }
                 Dialect::Graph if (forced || graph::applies(rules, facts, head)) && free(facts) => {
                     graph::start(rules, facts, reply)
                 }

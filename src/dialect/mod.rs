@@ -123,6 +123,26 @@ impl Verb {
     }
 }
 
+/// Whether a body with these headers may be JSON: no `Content-Type`, `application/json`,
+/// `text/json` or any `+json` type.
+pub(crate) fn may_hold_json(headers: &http::HeaderMap) -> bool {
+    let Some(value) = headers.get(http::header::CONTENT_TYPE) else {
+        return true;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let media = value.split(';').next().unwrap_or_default().trim();
+    let is = |t: &str| media.eq_ignore_ascii_case(t);
+    is("application/json")
+        || is("text/json")
+        || media
+            .len()
+            .checked_sub(5)
+            .and_then(|at| media.get(at..))
+            .is_some_and(|end| end.eq_ignore_ascii_case("+json"))
+}
+
 /// Statuses worth the same request again after a wait.
 pub(crate) fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
@@ -386,6 +406,34 @@ fn known_word(word: &str) -> Cow<'static, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_json_or_untyped_bodies_may_hold_a_dialects_shape() {
+        let with = |ct: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(http::header::CONTENT_TYPE, ct.parse().unwrap());
+            may_hold_json(&h)
+        };
+        assert!(may_hold_json(&http::HeaderMap::new()));
+        for ct in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+            "text/json",
+            "application/vnd.microsoft.appconfig.snapshot+json; charset=utf-8",
+        ] {
+            assert!(with(ct), "{ct}");
+        }
+        for ct in [
+            "text/event-stream",
+            "application/octet-stream",
+            "text/plain",
+            "json",
+            "",
+        ] {
+            assert!(!with(ct), "{ct}");
+        }
+    }
 
     #[test]
     fn common_status_words_are_borrowed_and_others_copied() {

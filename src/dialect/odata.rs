@@ -110,12 +110,6 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
         let bytes = Bytes::copy_from_slice(reply.body.bytes());
         return outcome(status, head.headers.clone(), bytes, true);
     }
-    let Some(bytes) = reply.body.within_cap() else {
-        return Verdict::too_large(rules);
-    };
-    if facts.dataverse {
-        return dataverse(facts, bytes);
-    }
     let is_http = head
         .headers
         .get(CONTENT_TYPE)
@@ -125,6 +119,17 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
                 .to_ascii_lowercase()
                 .starts_with("application/http")
         });
+    if !is_http && !facts.dataverse {
+        // A 4.0 service that sends neither: the monitor's 200 is the result, whatever its
+        // size (a success is never turned into `BodyTooLarge`).
+        return Verdict::Result { status: None };
+    }
+    let Some(bytes) = reply.body.within_cap() else {
+        return Verdict::too_large(rules);
+    };
+    if facts.dataverse {
+        return dataverse(facts, bytes);
+    }
     if is_http {
         return match parse_http(bytes) {
             Some((status, headers, body)) => outcome(status, headers, body, false),

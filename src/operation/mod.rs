@@ -24,7 +24,7 @@ use crate::dialect::{Facts, Rules, Verb};
 use crate::info::{Initial, InitialHeaders, LroInfo, LroPoll};
 use crate::options::LroOptions;
 use crate::progress::{OnProgress, Progress};
-use crate::resume::ResumeToken;
+use crate::resume::{ResumeToken, TokenState};
 use crate::wire::headers::PackedHeaders;
 use crate::wire::retry_after::{Jitter, PollSchedule};
 use crate::wire::url::{self, Target};
@@ -76,7 +76,8 @@ pub(crate) struct Operation {
     headers: HeaderMap,
     extensions: Extensions,
     same_origin: bool,
-    /// False for good once credentials were stripped for an allowed foreign origin.
+    /// Whether the next request may carry the caller's credentials: decided for each request
+    /// by its own origin (the caller's, or an allowed one `with_credentials()`).
     credentials_ok: bool,
     /// The monitor, and the result's URL, were requested without credentials: they may carry
     /// one in their query (SAS `sig=`, OneDrive `tempauth=`), so they are shown redacted.
@@ -103,6 +104,8 @@ pub(crate) struct Operation {
     transient_total: u32,
     unhinted_waits: u32,
     total_wait: Duration,
+    /// The wait before the next request: a token carries it to the resumed run.
+    next_wait: Duration,
     /// The status and headers of the response that started the operation, for `LroInfo`.
     initial: Option<(StatusCode, PackedHeaders)>,
     hooks: [Option<OnProgress>; 2],
@@ -197,6 +200,7 @@ impl Operation {
             transient_total: 0,
             unhinted_waits: 0,
             total_wait: Duration::ZERO,
+            next_wait: Duration::ZERO,
             initial: None,
         }
     }
@@ -225,6 +229,9 @@ impl Operation {
         };
         *req.version_mut() = self.version;
         *req.headers_mut() = self.headers.clone();
+        if !self.credentials_ok {
+            url::strip_credentials(req.headers_mut());
+        }
         if self.origin_form {
             // As the caller's request was: the path here, the authority in `Host`.
             let path = target.path_and_query();
@@ -287,17 +294,38 @@ impl Operation {
             original_uri: facts.orig.uri.to_string(),
             monitor: facts.monitor,
             url: facts.target.uri.to_string(),
-            location: facts
-                .location
-                .as_deref()
-                .and_then(|l| l.as_ref().ok())
-                .map(|t| t.uri.to_string()),
+            location: facts.location.as_deref().map(|l| match l {
+                Ok(t) => t.uri.to_string(),
+                Err(raw) => raw.clone(),
+            }),
             final_get: self.phase == Phase::Final,
             polls: self.earlier_polls.saturating_add(self.polls),
             origin_form: self.origin_form,
             dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
             operation_name: self.facts.op().name.clone(),
             poll_post: self.facts.poll_post,
+            state: self.token_state(),
+        }
+    }
+
+    /// What the token carries beside the URLs: the dialect's facts and the operation's
+    /// options, whole.
+    fn token_state(&self) -> TokenState {
+        let facts = &self.facts;
+        let op = facts.op();
+        TokenState {
+            wait_ms: u64::try_from(self.next_wait.as_millis()).unwrap_or(u64::MAX),
+            schedule_step: self.unhinted_waits,
+            location_unusable: matches!(facts.location.as_deref(), Some(Err(_))),
+            kept: facts.kept.clone(),
+            metadata_type: op.metadata_type.clone(),
+            response_type: op.response_type.clone(),
+            result_missing: op.result_missing,
+            target_link: op.target_link.clone(),
+            dataverse: facts.dataverse,
+            final_state_via: self.rules.final_state_via,
+            inline_result: self.rules.inline_result,
+            status: facts.status_word.as_deref().map(str::to_owned),
         }
     }
 
@@ -306,6 +334,11 @@ impl Operation {
         self.facts
             .strip_async_result
             .then_some(crate::dialect::odata::ASYNC_RESULT)
+    }
+
+    /// The wait a resumed operation owes before its first request, within its deadline.
+    pub(crate) fn resumed_wait(&self) -> Duration {
+        self.next_wait
     }
 
     /// When the operation must have ended, if `max_duration` is set.
@@ -369,14 +402,13 @@ impl Operation {
     }
 }
 
-/// `uri` with its query values and userinfo replaced by `REDACTED`.
-fn redacted_uri(uri: &http::Uri) -> http::Uri {
-    crate::wire::redact::redact(uri)
-        .parse()
-        .unwrap_or_else(|_| uri.clone())
-}
+use crate::wire::redact::redacted_uri;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_hardened;
+#[cfg(test)]
+mod tests_promises;
+#[cfg(all(test, feature = "serde"))]
+mod tests_resume;

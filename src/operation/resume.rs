@@ -1,7 +1,9 @@
 //! Picking an operation up from a resume token: data from outside, checked before anything is
-//! sent.
+//! sent. A token never chooses a method, a host or a dialect rule that the layer's own
+//! configuration does not allow (behaviour §7).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::Method;
 use tokio::time::Instant;
@@ -11,20 +13,39 @@ use crate::config::Config;
 use crate::dialect::dispatch::Dialect;
 use crate::dialect::Verb;
 use crate::error::{ErrorKind, LroError};
+use crate::info::{LroDialect, MonitorKind};
 use crate::resume::ResumeToken;
-use crate::wire::url::{self, Admission, Origin, Target};
+use crate::wire::url::{Origin, Target};
 
 /// The most earlier polls a resume token may claim; more is clamped (it is only reported).
 const MAX_EARLIER_POLLS: u32 = 1 << 24;
 
+/// Whether `kind` is a monitor `dialect` watches through: anything else is a forged token.
+fn watched_by(dialect: LroDialect, kind: MonitorKind) -> bool {
+    use MonitorKind as K;
+    match dialect {
+        LroDialect::Azure => matches!(
+            kind,
+            K::AzureAsyncOperation | K::OperationLocation | K::Location | K::ProvisioningState
+        ),
+        LroDialect::GoogleAip151 => kind == K::GoogleOperation,
+        LroDialect::GoogleDiscovery => kind == K::GoogleDiscoveryOperation,
+        LroDialect::Graph => kind == K::GraphMonitor,
+        LroDialect::Fabric => kind == K::FabricOperation,
+        LroDialect::OData => kind == K::ODataMonitor,
+    }
+}
+
 impl Operation {
-    /// An operation picked up from a [`ResumeToken`]; the first request goes to its URL.
+    /// An operation picked up from a [`ResumeToken`]; the first request goes to its URL,
+    /// after the wait the token says was due.
     ///
     /// The token is data from outside: its original URI must be on `origin` (the origin the
-    /// caller expects), and its next URL on that origin or the layer's allow-list, or nothing
-    /// is sent. Its Location meets the origin rule when a final GET needs it, as in the
-    /// uninterrupted run. Its poll count is clamped and only reported; this run gets its own
-    /// budget.
+    /// caller expects), its next URL on that origin, the layer's allow-list or a host the
+    /// layer lets its dialect admit, its dialect on in this layer, and its state consistent
+    /// with that dialect; else nothing is sent. Its Location meets the origin rule when a
+    /// final GET needs it, as in the uninterrupted run. Its poll count is clamped and only
+    /// reported; this run gets its own budget.
     pub(crate) fn resume(
         token: &ResumeToken,
         origin: &http::Uri,
@@ -53,35 +74,94 @@ impl Operation {
         } else {
             Target::resolve(&orig.uri, &token.url).ok_or_else(|| bad("unusable URL"))?
         };
+        let state = &token.state;
         let location = match &token.location {
-            Some(raw) => {
-                Some(Target::resolve(&orig.uri, raw).ok_or_else(|| bad("unusable Location"))?)
+            // An unusable value is kept as it was: an error only if a rule needs it.
+            Some(raw) if state.location_unusable => Some(Err(raw.clone())),
+            Some(raw) => Some(Ok(
+                Target::resolve(&orig.uri, raw).ok_or_else(|| bad("unusable Location"))?
+            )),
+            None if state.location_unusable => {
+                return Err(bad("an unusable Location without a value"))
             }
             None => None,
         };
-        // The Location is only ever a final-result URL: as in the uninterrupted run, the origin
-        // rule refuses it when (and if) it is needed, before anything is sent to it.
-        if !expected.matches(&orig.uri)
-            || url::admit(origin, &config.allowed, &target.uri) == Admission::Refused
-        {
-            return Err(
-                LroError::new(ErrorKind::CrossOriginPollingUrl).with_detail(format!(
-                    "resume token: a URL is not on {expected} or an allowed origin"
-                )),
+        let dialect = token.dialect;
+        if !config.dialects.has(dialect) {
+            let what = format!("the {} dialect is off in this layer", dialect.as_str());
+            return Err(bad(&what));
+        }
+        // Before its dialect watched anything, an operation's URL is the original one.
+        let unwatched =
+            token.monitor == MonitorKind::ProvisioningState && token.url == token.original_uri;
+        if !watched_by(dialect, token.monitor) && !unwatched {
+            let what = format!(
+                "{} does not watch through {:?}",
+                dialect.as_str(),
+                token.monitor
             );
+            return Err(bad(&what));
+        }
+        let google = matches!(
+            dialect,
+            LroDialect::GoogleAip151 | LroDialect::GoogleDiscovery
+        );
+        let consistent = (!state.dataverse || dialect == LroDialect::OData)
+            && (state.kept.is_none() || matches!(dialect, LroDialect::Graph | LroDialect::Fabric))
+            && (google
+                || (state.metadata_type.is_none()
+                    && state.response_type.is_none()
+                    && !state.result_missing))
+            && (state.target_link.is_none() || dialect == LroDialect::GoogleDiscovery)
+            && (token.operation_name.is_none() || google || dialect == LroDialect::Fabric);
+        if !consistent {
+            return Err(bad("its state does not belong to its dialect"));
+        }
+        // Behaviour §3: polls are GETs; only Compute's `…/wait`, when this layer turns
+        // `compute_wait` on, is a POST. The token's word alone never makes one.
+        if token.poll_post
+            && !(dialect == LroDialect::GoogleDiscovery
+                && config.hosts.google.compute_wait
+                && !token.final_get
+                && target.uri.path().ends_with("/wait")
+                && target.uri.path().contains("/operations/"))
+        {
+            return Err(bad(
+                "polls by POST: only a Compute operation's `…/wait` with google_compute_wait on",
+            ));
+        }
+        if !expected.matches(&orig.uri) {
+            return Err(cross_origin(&expected));
         }
         let mut op = Operation::new(verb, orig, config, None, now);
-        let dialect = Dialect::of(token.dialect);
+        let dialect = Dialect::of(dialect);
         op.dialect = Some(dialect);
-        if !op.explicit_schedule {
-            op.schedule = dialect.default_schedule(&op.facts);
+        op.rules.final_state_via = state.final_state_via;
+        op.rules.inline_result = state.inline_result;
+        {
+            let facts = &mut op.facts;
+            let facts_op = facts.op_mut();
+            facts_op.name.clone_from(&token.operation_name);
+            facts_op.metadata_type.clone_from(&state.metadata_type);
+            facts_op.response_type.clone_from(&state.response_type);
+            facts_op.result_missing = state.result_missing;
+            facts_op.target_link.clone_from(&state.target_link);
+            facts.poll_post = token.poll_post;
+            facts.location = location.map(Box::new);
+            facts.monitor = token.monitor;
+            facts.kept.clone_from(&state.kept);
+            facts.dataverse = state.dataverse;
+            facts.status_word = state.status.clone().map(std::borrow::Cow::Owned);
+            facts.matched_by = "resume token";
+            // What each dialect's start sets for good.
+            facts.final_as_ok = matches!(dialect, Dialect::Graph | Dialect::Fabric);
+            facts.strip_async_result = dialect == Dialect::OData;
+            facts.respond_async = dialect == Dialect::OData;
         }
-        if let Some(name) = &token.operation_name {
-            op.facts.op_mut().name = Some(name.clone());
-        }
-        op.facts.poll_post = token.poll_post;
-        op.facts.location = location.map(|l| Box::new(Ok(l)));
-        op.facts.monitor = token.monitor;
+        dialect.edit_poll_headers(&mut op.headers);
+        // Whether the result's URL came from a redirect (which may carry its credential in its
+        // query) is not in the token: shown redacted, failing closed.
+        op.final_bare = token.final_get;
         op.earlier_polls = token.polls.min(MAX_EARLIER_POLLS);
         op.origin_form = token.origin_form;
         op.phase = if token.final_get {
@@ -89,11 +169,31 @@ impl Operation {
         } else {
             Phase::Polling
         };
-        op.aim(target, None, now)?;
-        // The first request goes out at once; a poll of the monitor counts against this run.
+        // The dialect's hosts are admitted as in the live run (Graph's drive monitors, Fabric's
+        // cluster hosts when this layer follows them); the layer's allow-list likewise.
+        op.aim(target, None, now).map_err(|e| {
+            if e.kind() == ErrorKind::CrossOriginPollingUrl {
+                cross_origin(&expected)
+            } else {
+                e
+            }
+        })?;
+        if !op.explicit_schedule {
+            // After `aim`: Teams' floor reads the monitor's URL.
+            op.schedule = dialect.default_schedule(&op.facts);
+        }
+        op.unhinted_waits = state.schedule_step;
+        op.next_wait = Duration::from_millis(state.wait_ms).min(config.max_interval);
+        // The first request follows the wait; a poll of the monitor counts against this run.
         if op.phase == Phase::Polling {
             op.polls = 1;
         }
         Ok(op)
     }
+}
+
+fn cross_origin(expected: &Origin) -> LroError {
+    LroError::new(ErrorKind::CrossOriginPollingUrl).with_detail(format!(
+        "resume token: a URL is not on {expected} or an allowed origin"
+    ))
 }

@@ -112,6 +112,7 @@ impl Operation {
                     }
                 }
                 self.total_wait = self.total_wait.saturating_add(delay);
+                self.next_wait = delay;
                 Next::Get { delay }
             }
             Verdict::FailWith {
@@ -157,24 +158,24 @@ impl Operation {
         }
         let bare = matches!(admission, Admission::Allowed { credentials: false });
         if self.phase == Phase::Final {
-            self.final_bare = bare;
+            // Sticky: a redirect's target stays redacted through its transient retries.
+            self.final_bare |= bare;
         } else {
             self.monitor_bare = bare;
         }
         let refused = match admission {
             Admission::SameOrigin => {
+                // Behaviour §3: credentials follow each request's own origin, also after a
+                // poll of another one (a PUT's final GET, Graph's fetch of a copied item).
                 self.same_origin = true;
+                self.credentials_ok = true;
                 return Ok(());
             }
             Admission::Allowed { .. } if self.origin_form => {
                 "an origin-form request's service reaches only its own origin".to_owned()
             }
             Admission::Allowed { credentials } => {
-                if !credentials {
-                    // Stripped for good: a later same-origin poll does not bring them back.
-                    url::strip_credentials(&mut self.headers);
-                    self.credentials_ok = false;
-                }
+                self.credentials_ok = credentials;
                 self.same_origin = false;
                 return Ok(());
             }
@@ -206,6 +207,8 @@ impl Operation {
                 delay
             }
         };
+        // Kept even when a limit refuses the wait: a token made now still owes it.
+        self.next_wait = delay;
         if let Err(e) = self.check_origin(Some(reply), now) {
             return Next::Fail(e);
         }

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::{Next, Operation, Reply, Seen};
 use crate::config::Config;
 use crate::error::ErrorKind;
-use crate::info::MonitorKind;
+use crate::info::{LroPoll, MonitorKind};
 use crate::options::{FinalStateVia, LroOptions};
 use crate::wire::url::AllowedOrigin;
 
@@ -513,7 +513,7 @@ fn poll_headers_follow_the_origin_rule() {
 }
 
 #[test]
-fn allowed_origins_lose_credentials_for_good() {
+fn credentials_follow_each_requests_own_origin() {
     let config = Config {
         allowed: vec![AllowedOrigin::parse("https://ops.example.net").unwrap()],
         ..Config::default()
@@ -527,19 +527,27 @@ fn allowed_origins_lose_credentials_for_good() {
         .headers()
         .get("authorization")
         .is_none());
-    // Back on the original origin, the stripped header stays stripped.
+    assert!(!h
+        .op
+        .request::<()>()
+        .extensions()
+        .get::<LroPoll>()
+        .unwrap()
+        .credentials_allowed());
+    // Back on the original origin (behaviour §3), the caller's credentials go again.
     let next = h.feed(
         200,
         &[("azure-asyncoperation", AAO)],
         r#"{"status":"Running"}"#,
     );
     h.expect_get(next, AAO, Duration::from_secs(2));
-    assert!(h
-        .op
-        .request::<()>()
-        .headers()
-        .get("authorization")
-        .is_none());
+    let back = h.op.request::<()>();
+    assert!(back.headers().get("authorization").is_some());
+    assert!(back
+        .extensions()
+        .get::<LroPoll>()
+        .unwrap()
+        .credentials_allowed());
 }
 
 #[test]

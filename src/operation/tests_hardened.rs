@@ -237,7 +237,7 @@ fn error_text_never_shows_query_values_but_api_version() {
 
 // ---- §5: resume tokens are data from outside ----
 
-fn token(original: &str, url: &str, location: Option<&str>, polls: u32) -> ResumeToken {
+pub(super) fn token(original: &str, url: &str, location: Option<&str>, polls: u32) -> ResumeToken {
     ResumeToken {
         method: "PUT".to_owned(),
         original_uri: original.to_owned(),
@@ -250,16 +250,17 @@ fn token(original: &str, url: &str, location: Option<&str>, polls: u32) -> Resum
         dialect: crate::LroDialect::Azure,
         operation_name: None,
         poll_post: false,
+        state: Default::default(),
     }
 }
 
-fn resume(token: &ResumeToken, config: Config) -> Result<Operation, crate::LroError> {
+pub(super) fn resume(token: &ResumeToken, config: Config) -> Result<Operation, crate::LroError> {
     let origin = http::Uri::from_static(ARM);
     Operation::resume(token, &origin, &Arc::new(config), Instant::now())
 }
 
 /// Feeds a resumed operation a `200` without headers and with `body` (`None`: unread).
-fn feed_200(op: &mut Operation, body: Option<&[u8]>) -> Next {
+pub(super) fn feed_200(op: &mut Operation, body: Option<&[u8]>) -> Next {
     let (head, ()) = Response::builder()
         .status(200)
         .body(())

@@ -46,6 +46,23 @@ pub(crate) fn redact(uri: &Uri) -> String {
     Redacted(uri).to_string()
 }
 
+/// [`Redacted`] as a URI. When the redacted text is no valid URI (a redacted form longer
+/// than `http` takes), a placeholder of the origin alone: never the raw value.
+pub(crate) fn redacted_uri(uri: &Uri) -> Uri {
+    if let Ok(shown) = redact(uri).parse() {
+        return shown;
+    }
+    let host = uri.host().unwrap_or_default();
+    let origin = match (uri.scheme_str(), uri.port_u16()) {
+        (Some(scheme), Some(port)) => format!("{scheme}://{host}:{port}/REDACTED"),
+        (Some(scheme), None) => format!("{scheme}://{host}/REDACTED"),
+        _ => String::new(),
+    };
+    origin
+        .parse()
+        .unwrap_or_else(|_| Uri::from_static("/REDACTED"))
+}
+
 /// A header value that is no usable URL, as it may be shown: everything after `?` or `@`
 /// (query values, userinfo) is redacted the same way.
 pub(crate) fn redact_raw(raw: &str) -> String {
@@ -75,6 +92,26 @@ mod tests {
 
     fn uri(s: &str) -> Uri {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_redacted_form_too_long_for_a_uri_is_a_placeholder_never_the_raw_value() {
+        // Each one-byte value grows to eight: the redacted text passes `http`'s length limit.
+        let pairs: Vec<String> = (0..6_000).map(|i| format!("k{i}=s")).collect();
+        let raw = format!("https://user:pw@h.example:8443/p?{}", pairs.join("&"));
+        let u = uri(&raw);
+        assert!(
+            redact(&u).parse::<Uri>().is_err(),
+            "the case needs a long form"
+        );
+        assert_eq!(
+            redacted_uri(&u).to_string(),
+            "https://h.example:8443/REDACTED"
+        );
+        assert_eq!(
+            redacted_uri(&uri("https://h/p?sig=s")).to_string(),
+            "https://h/p?sig=REDACTED"
+        );
     }
 
     #[test]

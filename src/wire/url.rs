@@ -323,6 +323,22 @@ impl AllowedOrigin {
     }
 }
 
+impl AllowedOrigin {
+    /// Whether a request to `uri` goes to this origin; an origin-form `uri` (a path alone)
+    /// is taken with `host` (its `Host` header) and this origin's scheme.
+    pub(crate) fn covers(&self, uri: &Uri, host: Option<&http::HeaderValue>) -> bool {
+        if uri.authority().is_some() {
+            return self.origin.matches(uri);
+        }
+        let Some(host) = host.and_then(|h| h.to_str().ok()) else {
+            return false;
+        };
+        format!("{}://{host}/", self.origin.scheme)
+            .parse::<Uri>()
+            .is_ok_and(|uri| uri.host().is_some() && self.origin.matches(&uri))
+    }
+}
+
 /// What the origin rule says about a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Admission {

@@ -155,7 +155,6 @@ fn place(case: &Case, uri: &Uri) -> Place {
 /// Invariants 2 and 7: origins, credentials and the request's own extensions.
 fn trust(case: &Case, out: &Outcome, name: &str, context: &str) {
     let forged = case.token.is_some();
-    let mut stripped = false;
     for (i, r) in out.received.iter().enumerate() {
         let here = place(case, &r.uri);
         if here == Place::Foreign {
@@ -170,22 +169,27 @@ fn trust(case: &Case, out: &Outcome, name: &str, context: &str) {
         if r.method != Method::GET {
             fail(name, format!("request {i} is a {}", r.method), context);
         }
-        if here == (Place::Allowed { credentials: false }) {
-            stripped = true;
+        // Credentials follow each request's own origin (behaviour §3): none to an origin
+        // allowed without them; the caller's to its own origin, also after such a poll.
+        let sent: Vec<_> = CREDENTIALS
+            .iter()
+            .filter(|h| r.headers.contains_key(**h))
+            .collect();
+        let expected = match here {
+            Place::Allowed { credentials } => credentials,
+            _ => true,
+        };
+        if poll.credentials_allowed() != expected || (!expected && !sent.is_empty()) {
+            let what = format!(
+                "request {i} to {} carries {sent:?}, credentials_allowed {}, expected {expected}",
+                r.uri,
+                poll.credentials_allowed()
+            );
+            fail(name, what, context);
         }
-        if stripped {
-            let sent: Vec<_> = CREDENTIALS
-                .iter()
-                .filter(|h| r.headers.contains_key(**h))
-                .collect();
-            if !sent.is_empty() || poll.credentials_allowed() {
-                let what = format!(
-                    "request {i} to {} after credentials were stripped carries {sent:?}, credentials_allowed {}",
-                    r.uri,
-                    poll.credentials_allowed()
-                );
-                fail(name, what, context);
-            }
+        if expected && !forged && !r.headers.contains_key("authorization") {
+            let what = format!("request {i} to {} lost credentials: {sent:?}", r.uri);
+            fail(name, what, context);
         }
         if here != Place::Original && r.marker {
             let what = format!("request {i} to {} carries the caller's extension", r.uri);
@@ -287,6 +291,11 @@ fn errors(case: &Case, out: &Outcome, e: &LroSummary, context: &str) {
                 );
             }
             Some(Resumed::Refused(_)) => {}
+            // The wait the token owes (behaviour §7) reaches the resumed run's own deadline.
+            _ if case
+                .config
+                .max_duration
+                .is_some_and(|limit| token.next_wait() >= limit) => {}
             _ => fail(name, format!("resuming {token} sent nothing"), context),
         }
     }
