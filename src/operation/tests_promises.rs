@@ -277,3 +277,47 @@ fn a_refused_first_response_is_not_quoted() {
     assert!(!shown.contains("SECRET3"), "{shown}");
     assert_eq!(e.body(), br#"{"newPassword":"SECRET3"}"#);
 }
+
+#[test]
+fn graph_drive_monitors_never_get_credentials_and_the_copied_item_does() {
+    let req = http::Request::post("https://graph.microsoft.com/v1.0/drives/d/items/i/copy")
+        .header("authorization", "Bearer t")
+        .header("cookie", "c=1")
+        .body(())
+        .unwrap();
+    let mut op = Operation::start(&req, &Arc::new(Config::default()), Instant::now()).unwrap();
+    let reply = |op: &mut Operation, status: u16, headers: &[(&str, &str)], body: &[u8]| {
+        let mut b = http::Response::builder().status(status);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let (head, ()) = b.body(()).unwrap().into_parts();
+        op.on_response(super::Reply {
+            head: &head,
+            body: super::Seen::Whole(body),
+            now: Instant::now(),
+            wall: &std::time::SystemTime::now,
+        })
+    };
+    let monitor = "https://contoso.sharepoint.com/_api/v2.0/monitor/m1?tempauth=T";
+    let next = reply(&mut op, 202, &[("location", monitor)], b"");
+    assert!(matches!(next, Next::Get { .. }), "{next:?}");
+    let poll = op.request::<()>();
+    assert_eq!(poll.uri().to_string(), monitor);
+    assert!(poll.headers().get("authorization").is_none());
+    assert!(poll.headers().get("cookie").is_none());
+    let marker = poll.extensions().get::<crate::LroPoll>().unwrap();
+    assert!(!marker.credentials_allowed() && !marker.same_origin());
+
+    let done = br#"{"status":"completed","resourceLocation":"https://graph.microsoft.com/v1.0/drives/d/items/x"}"#;
+    let next = reply(&mut op, 200, &[], done);
+    assert!(matches!(next, Next::Get { .. }), "{next:?}");
+    let item = op.request::<()>();
+    assert_eq!(
+        item.uri().to_string(),
+        "https://graph.microsoft.com/v1.0/drives/d/items/x"
+    );
+    assert_eq!(item.headers()["authorization"], "Bearer t");
+    let marker = item.extensions().get::<crate::LroPoll>().unwrap();
+    assert!(marker.credentials_allowed() && marker.same_origin() && marker.final_get());
+}
