@@ -56,6 +56,30 @@ pub struct LroLayerBuilder {
 }
 
 impl LroLayerBuilder {
+    /// Adds a dialect of your own, asked before the built-in ones (see
+    /// [`dialect::Dialect`](crate::dialect::Dialect) for the order of its calls). Names must
+    /// be unique in a layer.
+    ///
+    /// ```
+    /// # use tower_lro::dialect::{Claim, Dialect, Exchange, Step};
+    /// # struct Jobs;
+    /// # impl Dialect for Jobs {
+    /// #     fn name(&self) -> &'static str { "jobs" }
+    /// #     fn claim(&self, _: &http::Method, _: &http::Uri, _: &http::response::Parts) -> Claim { Claim::No }
+    /// #     fn start(&self, _: &Exchange<'_>) -> Step { Step::pass_through() }
+    /// #     fn read(&self, _: &Exchange<'_>) -> Step { Step::succeeded() }
+    /// # }
+    /// let layer = tower_lro::LroLayer::builder().with_dialect(Jobs).build().unwrap();
+    /// # let _ = layer;
+    /// assert!(tower_lro::LroLayer::builder().with_dialect(Jobs).with_dialect(Jobs).build().is_err());
+    /// ```
+    pub fn with_dialect(mut self, dialect: impl crate::dialect::Dialect) -> Self {
+        Arc::make_mut(&mut self.config.hosts)
+            .custom
+            .push(crate::dialect::Registered(Arc::new(dialect)));
+        self
+    }
+
     /// Waits used when a response carries no retry hint (default 1 s doubling to 30 s).
     ///
     /// ```
@@ -453,6 +477,16 @@ impl LroLayerBuilder {
         }
         if c.max_duration.is_some_and(|d| d.is_zero()) {
             return Err(ConfigError::new("max_duration must be above zero"));
+        }
+        let names: Vec<&str> = c.hosts.custom.iter().map(|d| d.0.name()).collect();
+        if names
+            .iter()
+            .enumerate()
+            .any(|(i, n)| names.get(..i).is_some_and(|before| before.contains(n)))
+        {
+            return Err(ConfigError::new(
+                "two dialects share a name (tokens name their dialect)",
+            ));
         }
         Ok(LroLayer {
             config: Arc::new(self.config),

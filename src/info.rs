@@ -37,6 +37,8 @@ pub enum MonitorKind {
     FabricOperation,
     /// An OData status monitor (`Location` of a `202`).
     ODataMonitor,
+    /// A URL a user's own dialect polls.
+    Custom,
 }
 
 impl MonitorKind {
@@ -56,6 +58,7 @@ impl MonitorKind {
             MonitorKind::GraphMonitor => Some("location"),
             MonitorKind::FabricOperation => Some("x-ms-operation-id"),
             MonitorKind::ODataMonitor => Some("location"),
+            MonitorKind::Custom => None,
         }
     }
 }
@@ -95,6 +98,10 @@ pub enum LroDialect {
     /// OData asynchronous requests: the caller sent `Prefer: respond-async` (on by default).
     #[cfg_attr(feature = "serde", serde(rename = "odata"))]
     OData,
+    /// A dialect of the user's own ([`crate::dialect::Dialect`]), registered with
+    /// [`LroLayerBuilder::with_dialect`](crate::LroLayerBuilder::with_dialect); its name is in
+    /// `LroInfo::matched_by` and the resume token.
+    Custom,
 }
 
 impl LroDialect {
@@ -111,6 +118,7 @@ impl LroDialect {
             LroDialect::Graph => "graph",
             LroDialect::Fabric => "fabric",
             LroDialect::OData => "odata",
+            LroDialect::Custom => "custom",
         }
     }
 
@@ -122,6 +130,7 @@ impl LroDialect {
             LroDialect::Graph => 8,
             LroDialect::Fabric => 16,
             LroDialect::OData => 32,
+            LroDialect::Custom => 64,
         }
     }
 }
@@ -193,6 +202,9 @@ pub(crate) struct OperationFacts {
     /// Done with neither `response` nor `error`.
     pub(crate) result_missing: bool,
     pub(crate) target_link: Option<String>,
+    /// A user dialect's state, and the wait its body asked for.
+    pub(crate) custom_state: Option<String>,
+    pub(crate) custom_hint: Option<Duration>,
 }
 
 impl OperationFacts {
@@ -202,6 +214,8 @@ impl OperationFacts {
         response_type: None,
         result_missing: false,
         target_link: None,
+        custom_state: None,
+        custom_hint: None,
     };
 }
 

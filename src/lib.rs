@@ -139,7 +139,7 @@ pub mod behaviour;
 mod body;
 mod builder;
 mod config;
-mod dialect;
+pub mod dialect;
 mod error;
 mod future;
 mod info;

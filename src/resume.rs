@@ -81,6 +81,9 @@ pub(crate) struct TokenState {
     pub(crate) inline_result: bool,
     /// The last status word, for `LroInfo` and progress.
     pub(crate) status: Option<String>,
+    /// A user's dialect: its name and its state.
+    pub(crate) custom_dialect: Option<String>,
+    pub(crate) custom_state: Option<String>,
 }
 
 /// The token format this build writes. Version 1 tokens (no `state`) are still read.
@@ -140,6 +143,10 @@ struct WireState {
     inline_result: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    custom_dialect: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    custom_state: Option<String>,
 }
 
 #[cfg(feature = "serde")]
@@ -229,6 +236,8 @@ impl From<TokenState> for WireState {
             final_state_via: s.final_state_via,
             inline_result: s.inline_result,
             status: s.status,
+            custom_dialect: s.custom_dialect,
+            custom_state: s.custom_state,
         }
     }
 }
@@ -254,6 +263,8 @@ impl TryFrom<WireState> for TokenState {
             final_state_via: w.final_state_via,
             inline_result: w.inline_result,
             status: w.status,
+            custom_dialect: w.custom_dialect,
+            custom_state: w.custom_state,
         })
     }
 }
@@ -328,6 +339,7 @@ impl fmt::Debug for ResumeToken {
             .field("poll_post", &self.poll_post)
             .field("wait_ms", &self.state.wait_ms)
             .field("status", &self.state.status)
+            .field("custom_dialect", &self.state.custom_dialect)
             // A kept response may be the caller's result (a reset password): its size only.
             .field(
                 "kept_body_len",

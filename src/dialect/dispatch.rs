@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use http::{response, StatusCode, Uri};
 
-use super::{azure, fabric, google, graph, odata, Facts, Reply, Rules, Seen, Verdict};
+use super::{azure, fabric, google, graph, odata, user, Facts, Reply, Rules, Seen, Verdict};
 use crate::info::{LroDialect, MonitorKind};
 use crate::wire::retry_after::PollSchedule;
 use crate::wire::status::StatusDoc;
@@ -20,17 +20,29 @@ pub(crate) enum Dialect {
     Graph,
     Fabric,
     OData,
+    /// The user's dialect registered at this index.
+    Custom(u16),
 }
 
 impl Dialect {
-    pub(crate) fn of(public: LroDialect) -> Dialect {
-        match public {
+    /// A built-in dialect; a user's is found by its name (`Dialect::named`).
+    pub(crate) fn of(public: LroDialect) -> Option<Dialect> {
+        Some(match public {
             LroDialect::Azure => Dialect::Azure,
             LroDialect::GoogleAip151 => Dialect::GoogleAip151,
             LroDialect::GoogleDiscovery => Dialect::GoogleDiscovery,
             LroDialect::Graph => Dialect::Graph,
             LroDialect::Fabric => Dialect::Fabric,
             LroDialect::OData => Dialect::OData,
+            _ => return None,
+        })
+    }
+
+    /// A user's dialect's name.
+    pub(crate) fn custom_name(self, rules: &Rules) -> Option<&'static str> {
+        match self {
+            Dialect::Custom(i) => rules.hosts.custom.get(usize::from(i)).map(|d| d.0.name()),
+            _ => None,
         }
     }
 
@@ -42,6 +54,7 @@ impl Dialect {
             Dialect::Graph => LroDialect::Graph,
             Dialect::Fabric => LroDialect::Fabric,
             Dialect::OData => LroDialect::OData,
+            Dialect::Custom(_) => LroDialect::Custom,
         }
     }
 
@@ -61,8 +74,12 @@ impl Dialect {
 
     /// How much of the first response's body to read; `None` leaves it unread.
     pub(crate) fn body_cap(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<usize> {
+        // The user's dialects first: they claim what they know, on the head.
+        if let Some((_, read)) = user::claim(rules, facts, head) {
+            return (read > 0).then(|| read.min(rules.inspect_cap));
+        }
         // Behaviour §5: a body that cannot hold any dialect's JSON (an event stream, a file)
-        // reaches the caller at once, whatever dialects are on.
+        // reaches the caller at once, whatever built-in dialects are on.
         if !super::may_hold_json(&head.headers) {
             return None;
         }
@@ -89,8 +106,19 @@ impl Dialect {
         reply: Reply<'_>,
     ) -> (Option<Dialect>, Verdict) {
         let head = reply.head;
+        if let Some((index, _)) = user::claim(rules, facts, head) {
+            let verdict = user::start(index, rules, facts, reply);
+            return match verdict {
+                Verdict::PassThrough => (None, verdict),
+                verdict => (Some(Dialect::Custom(index)), verdict),
+            };
+        }
+        let forced_one;
         let candidates: &[Dialect] = match rules.forced {
-            Some(forced) => &[Dialect::of(forced)][..],
+            Some(forced) => {
+                forced_one = Dialect::of(forced);
+                forced_one.as_slice()
+            }
             None if azure::names_status_monitor(&head.headers)
                 && rules.dialects.has(LroDialect::Azure) =>
             {
@@ -146,6 +174,7 @@ impl Dialect {
                 _ if !Dialect::google_may_start(rules, facts, head) => continue,
                 Dialect::GoogleAip151 => google::aip::start(rules, facts, reply),
                 Dialect::GoogleDiscovery => google::discovery::start(rules, facts, reply),
+                Dialect::Custom(_) => continue,
             };
             if !matches!(verdict, Verdict::PassThrough) {
                 return (Some(dialect), verdict);
@@ -162,7 +191,8 @@ impl Dialect {
             | Dialect::GoogleDiscovery
             | Dialect::Graph
             | Dialect::Fabric
-            | Dialect::OData => rules.body_cap,
+            | Dialect::OData
+            | Dialect::Custom(_) => rules.body_cap,
         }
     }
 
@@ -175,6 +205,7 @@ impl Dialect {
             Dialect::Graph => graph::read(rules, facts, reply),
             Dialect::Fabric => fabric::read(rules, facts, reply),
             Dialect::OData => odata::read(rules, facts, reply),
+            Dialect::Custom(i) => user::read(i, rules, facts, reply),
         }
     }
 
@@ -196,6 +227,8 @@ impl Dialect {
             Dialect::Graph => graph::code_and_message(body),
             Dialect::Fabric => fabric::code_and_message(body),
             Dialect::OData => Dialect::Azure.code_and_message(status, body),
+            // A user's dialect names them in its step.
+            Dialect::Custom(_) => (None, None),
         }
     }
 
@@ -229,20 +262,27 @@ impl Dialect {
     }
 
     /// A wait the response's body asks for, where its headers name none.
-    pub(crate) fn body_hint(self, body: &[u8]) -> Option<Duration> {
+    pub(crate) fn body_hint(self, facts: &mut Facts, body: &[u8]) -> Option<Duration> {
         match self {
             Dialect::Azure | Dialect::Graph | Dialect::Fabric | Dialect::OData => None,
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::retry_delay(body),
+            Dialect::Custom(_) => facts.op_mut().custom_hint.take(),
         }
     }
 
     /// The no-hint schedule when the caller set none.
-    pub(crate) fn default_schedule(self, facts: &Facts) -> PollSchedule {
+    pub(crate) fn default_schedule(self, rules: &Rules, facts: &Facts) -> PollSchedule {
         match self {
             Dialect::Azure => PollSchedule::default(),
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::schedule(),
             Dialect::Graph => graph::schedule(facts),
             Dialect::Fabric | Dialect::OData => PollSchedule::default(),
+            Dialect::Custom(i) => rules
+                .hosts
+                .custom
+                .get(usize::from(i))
+                .and_then(|d| d.0.schedule())
+                .unwrap_or_default(),
         }
     }
 

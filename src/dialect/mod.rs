@@ -4,17 +4,38 @@
 //! - **read**: what does this poll response say: running, done, failed?
 //! - **result**: after success, which response is the caller's?
 //!
-//! A dialect reads plain data ([`Reply`], [`Facts`], [`Rules`]) and returns a [`Verdict`]; the
-//! operation machine turns verdicts into waits, requests and errors, and keeps everything the
-//! dialects share (limits, the deadline, the origin rule, credentials, transient retries,
-//! progress, resume tokens). Dialects import only this module and `wire/`.
+//! Your own API's operations plug in through the [`Dialect`] trait (registered with
+//! [`LroLayerBuilder::with_dialect`](crate::LroLayerBuilder::with_dialect)): it answers
+//! [`claim`](Dialect::claim), [`start`](Dialect::start) and [`read`](Dialect::read) with a
+//! [`Step`]; the layer keeps everything dialects share (waits and hints, limits and the
+//! deadline, the origin rule and credentials, transient retries, progress, resume tokens,
+//! `LroInfo`). `examples/actions.rs` resolves a cloud provider's "actions" API this way.
+//!
+//! ```
+//! use tower_lro::dialect::{Claim, Dialect, Exchange, Step};
+//! # struct Mine;
+//! # impl Dialect for Mine {
+//! #     fn name(&self) -> &'static str { "mine" }
+//! #     fn claim(&self, _: &http::Method, _: &http::Uri, _: &http::response::Parts) -> Claim { Claim::No }
+//! #     fn start(&self, _: &Exchange<'_>) -> Step { Step::pass_through() }
+//! #     fn read(&self, _: &Exchange<'_>) -> Step { Step::succeeded() }
+//! # }
+//! let layer = tower_lro::LroLayer::builder().with_dialect(Mine).build().unwrap();
+//! # let _ = layer;
+//! ```
+//!
+//! Inside the crate, a built-in dialect reads plain data (`Reply`, `Facts`, `Rules`) and returns
+//! a `Verdict`; the operation machine turns verdicts into waits, requests and errors. Dialects
+//! import only this module and `wire/`.
 
 pub(crate) mod azure;
+mod custom;
 pub(crate) mod dispatch;
 pub(crate) mod fabric;
 pub(crate) mod google;
 pub(crate) mod graph;
 pub(crate) mod odata;
+pub(crate) mod user;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -30,6 +51,8 @@ use crate::info::{MonitorKind, OperationFacts};
 use crate::options::FinalStateVia;
 use crate::wire::status::StatusDoc;
 use crate::wire::url::Target;
+pub(crate) use custom::StepKind;
+pub use custom::{Claim, Dialect, Exchange, Step};
 use fabric::FabricRules;
 use google::GoogleRules;
 use graph::GraphRules;
@@ -109,6 +132,15 @@ impl Verb {
         }
     }
 
+    pub(crate) fn method(self) -> &'static Method {
+        match self {
+            Verb::Put => &Method::PUT,
+            Verb::Patch => &Method::PATCH,
+            Verb::Post => &Method::POST,
+            Verb::Delete => &Method::DELETE,
+        }
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verb::Put => "PUT",
@@ -153,12 +185,23 @@ pub(crate) fn is_transient(status: StatusCode) -> bool {
 // Boxed: most operations never see one, and every waiting operation holds the field.
 pub(crate) type SeenLocation = Option<Box<Result<Target, String>>>;
 
-/// The settings of the dialects other than Azure's.
+/// The settings of the dialects other than Azure's, and the user's own dialects.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HostRules {
     pub(crate) google: GoogleRules,
     pub(crate) graph: GraphRules,
     pub(crate) fabric: FabricRules,
+    pub(crate) custom: Vec<Registered>,
+}
+
+/// A user's dialect, as the layer holds it.
+#[derive(Clone)]
+pub(crate) struct Registered(pub(crate) Arc<dyn Dialect>);
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name())
+    }
 }
 
 /// The settings the rules read, copied from the layer's configuration and the request's
@@ -338,6 +381,12 @@ pub(crate) enum Verdict {
     Fail {
         kind: ErrorKind,
         detail: Option<String>,
+    },
+    /// An error with the service's code and message, as the dialect read them.
+    FailService {
+        kind: ErrorKind,
+        code: Option<String>,
+        message: Option<String>,
     },
     /// An error with a response the dialect unwrapped (OData's embedded result).
     FailWith {

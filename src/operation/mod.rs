@@ -326,6 +326,11 @@ impl Operation {
             final_state_via: self.rules.final_state_via,
             inline_result: self.rules.inline_result,
             status: facts.status_word.as_deref().map(str::to_owned),
+            custom_dialect: self
+                .dialect
+                .and_then(|d| d.custom_name(&self.rules))
+                .map(str::to_owned),
+            custom_state: op.custom_state.clone(),
         }
     }
 

@@ -33,6 +33,7 @@ fn watched_by(dialect: LroDialect, kind: MonitorKind) -> bool {
         LroDialect::Graph => kind == K::GraphMonitor,
         LroDialect::Fabric => kind == K::FabricOperation,
         LroDialect::OData => kind == K::ODataMonitor,
+        _ => kind == K::Custom,
     }
 }
 
@@ -87,7 +88,21 @@ impl Operation {
             None => None,
         };
         let dialect = token.dialect;
-        if !config.dialects.has(dialect) {
+        let custom = match (dialect, &state.custom_dialect) {
+            (LroDialect::Custom, Some(name)) => {
+                let at = config.hosts.custom.iter().position(|d| d.0.name() == name);
+                let at = at.and_then(|i| u16::try_from(i).ok()).ok_or_else(|| {
+                    bad(&format!(
+                        "no dialect named {name:?} is registered in this layer"
+                    ))
+                })?;
+                Some(Dialect::Custom(at))
+            }
+            (LroDialect::Custom, None) => return Err(bad("a custom dialect without a name")),
+            (_, Some(_)) => return Err(bad("its state does not belong to its dialect")),
+            _ => None,
+        };
+        if custom.is_none() && !config.dialects.has(dialect) {
             let what = format!("the {} dialect is off in this layer", dialect.as_str());
             return Err(bad(&what));
         }
@@ -134,7 +149,9 @@ impl Operation {
             return Err(cross_origin(&expected));
         }
         let mut op = Operation::new(verb, orig, config, None, now);
-        let dialect = Dialect::of(dialect);
+        let dialect = custom
+            .or_else(|| Dialect::of(dialect))
+            .ok_or_else(|| bad("an unknown dialect"))?;
         op.dialect = Some(dialect);
         op.rules.final_state_via = state.final_state_via;
         op.rules.inline_result = state.inline_result;
@@ -146,13 +163,14 @@ impl Operation {
             facts_op.response_type.clone_from(&state.response_type);
             facts_op.result_missing = state.result_missing;
             facts_op.target_link.clone_from(&state.target_link);
+            facts_op.custom_state.clone_from(&state.custom_state);
             facts.poll_post = token.poll_post;
             facts.location = location.map(Box::new);
             facts.monitor = token.monitor;
             facts.kept.clone_from(&state.kept);
             facts.dataverse = state.dataverse;
             facts.status_word = state.status.clone().map(std::borrow::Cow::Owned);
-            facts.matched_by = "resume token";
+            facts.matched_by = dialect.custom_name(&op.rules).unwrap_or("resume token");
             // What each dialect's start sets for good.
             facts.final_as_ok = matches!(dialect, Dialect::Graph | Dialect::Fabric);
             facts.strip_async_result = dialect == Dialect::OData;
@@ -180,7 +198,7 @@ impl Operation {
         })?;
         if !op.explicit_schedule {
             // After `aim`: Teams' floor reads the monitor's URL.
-            op.schedule = dialect.default_schedule(&op.facts);
+            op.schedule = dialect.default_schedule(&op.rules, &op.facts);
         }
         op.unhinted_waits = state.schedule_step;
         op.next_wait = Duration::from_millis(state.wait_ms).min(config.max_interval);

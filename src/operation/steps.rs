@@ -32,7 +32,7 @@ impl Operation {
         self.dialect = Some(dialect);
         dialect.edit_poll_headers(&mut self.headers);
         if !self.explicit_schedule {
-            self.schedule = dialect.default_schedule(&self.facts);
+            self.schedule = dialect.default_schedule(&self.rules, &self.facts);
         }
         self.initial = Some((reply.head.status, PackedHeaders::pack(&reply.head.headers)));
         if let Verdict::Poll = verdict {
@@ -121,6 +121,14 @@ impl Operation {
                 headers,
                 body,
             } => Next::Fail(self.error_with(kind, status, headers, body, reply.now)),
+            Verdict::FailService {
+                kind,
+                code,
+                message,
+            } => Next::Fail(
+                self.response_error(kind, reply)
+                    .with_service_error(code.as_deref(), message.as_deref()),
+            ),
             Verdict::Fail { kind, detail } => {
                 let error = self.response_error(kind, reply);
                 Next::Fail(match detail {
@@ -198,8 +206,10 @@ impl Operation {
         let Reply {
             head, now, wall, ..
         } = reply;
-        let body_hint = || self.dialect.and_then(|d| d.body_hint(reply.body.bytes()));
-        let delay = match retry_after::hint(&head.headers, wall).or_else(body_hint) {
+        let body_hint = self
+            .dialect
+            .and_then(|d| d.body_hint(&mut self.facts, reply.body.bytes()));
+        let delay = match retry_after::hint(&head.headers, wall).or(body_hint) {
             Some(hint) => hint.min(self.config.max_interval),
             None => {
                 let delay = self.schedule.wait(self.unhinted_waits, &mut self.jitter);
