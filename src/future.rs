@@ -6,14 +6,13 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
-use http::{response, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{response, HeaderMap, Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tower::{BoxError, Service};
 
-use crate::operation::{Next, Operation, Reply, Seen};
+use crate::operation::{Next, Operation, Reply, ResultBody, Seen};
 use crate::trace::Trace;
 use crate::wire::headers::detached;
 use crate::LroBody;
@@ -344,23 +343,28 @@ fn deadline_passed<S, B: Body>(
     reading: Option<response::Parts>,
 ) -> Result<Response<LroBody<B>>, BoxError> {
     let now = Instant::now();
-    if let Some(head) = reading {
-        if run.operation.is_initial() {
-            // Not an operation yet: the caller's response, handed over as it came.
+    let next = match &reading {
+        Some(head) => run
+            .operation
+            .on_deadline(Some((head, run.seen_bytes())), now),
+        None => {
+            let last = run.last.as_deref().map(|(head, body)| (head, &body[..]));
+            run.operation.on_deadline(last, now)
+        }
+    };
+    match (next, reading) {
+        (Next::Fail(error), _) => Err(Box::new(error)),
+        // Handed over as it came: the bytes read, then the rest.
+        (_, Some(head)) => {
             let data = run.take_read();
             let body = match run.body.take() {
                 Some(rest) => LroBody::prefixed(data, rest),
                 None => LroBody::replay(data, None),
             };
-            return Ok(Response::from_parts(head, body));
+            Ok(Response::from_parts(head, body))
         }
-        let seen = run.seen_bytes();
-        return Err(Box::new(
-            run.operation.deadline_passed(Some((&head, seen)), now),
-        ));
+        (_, None) => Err("tower-lro: nothing to hand over at the deadline".into()),
     }
-    let last = run.last.as_deref().map(|(head, body)| (head, &body[..]));
-    Err(Box::new(run.operation.deadline_passed(last, now)))
 }
 
 /// A response for the operation, stamped with the time it was read.
@@ -432,7 +436,7 @@ where
                     }
                 }
             },
-            Some(Err(e)) if run.operation.is_initial() => {
+            Some(Err(e)) if run.operation.body_error_is_callers() => {
                 // Decided on what was read, as for a body over the cap; if the response is
                 // handed over, the caller meets the error where it would have.
                 failed = Some(e);
@@ -480,47 +484,26 @@ fn finish<S, B: Body>(
             run.operation.report(delay);
             Step::Send { delay }
         }
-        Next::Return { status } => {
-            if let Some(status) = status {
+        Next::Respond(respond) => {
+            if let Some(status) = respond.status {
                 head.status = status;
             }
-            if let Some(name) = run.operation.header_to_drop() {
+            if let Some(headers) = respond.headers {
+                head.headers = headers;
+            }
+            if respond.fresh {
+                head.extensions = http::Extensions::new();
+            }
+            if let Some(name) = respond.remove {
                 head.headers.remove(name);
             }
             head.extensions.insert(run.operation.info());
-            Step::Ready(Ok(Response::from_parts(head, body())))
-        }
-        Next::ReturnJson(json) => {
-            // The monitor's head, describing its new body: the member, as JSON.
-            head.status = StatusCode::OK;
-            for name in [CONTENT_ENCODING, TRANSFER_ENCODING] {
-                head.headers.remove(name);
-            }
-            head.headers
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            head.headers
-                .insert(CONTENT_LENGTH, HeaderValue::from(json.len()));
-            head.extensions.insert(run.operation.info());
-            Step::Ready(Ok(Response::from_parts(head, LroBody::replay(json, None))))
-        }
-        Next::ReturnSynthesized {
-            status,
-            headers,
-            body: bytes,
-        } => {
-            let mut response = Response::new(LroBody::replay(bytes, None));
-            *response.status_mut() = status;
-            *response.version_mut() = head.version;
-            *response.headers_mut() = headers;
-            response.extensions_mut().insert(run.operation.info());
-            Step::Ready(Ok(response))
-        }
-        Next::ReturnNoContent => {
-            let mut response = Response::new(LroBody::empty());
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            *response.version_mut() = head.version;
-            response.extensions_mut().insert(run.operation.info());
-            Step::Ready(Ok(response))
+            let body = match respond.body {
+                ResultBody::Keep => body(),
+                ResultBody::Bytes(bytes) => LroBody::replay(bytes, None),
+                ResultBody::Empty => LroBody::empty(),
+            };
+            Step::Ready(Ok(Response::from_parts(head, body)))
         }
         Next::Fail(error) => Step::Ready(Err(Box::new(error))),
     }

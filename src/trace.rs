@@ -40,10 +40,7 @@ impl Trace {
                     "lro poll scheduled"
                 );
             }
-            Next::Return { .. }
-            | Next::ReturnNoContent
-            | Next::ReturnJson(_)
-            | Next::ReturnSynthesized { .. } => {
+            Next::Respond(_) => {
                 if let Some(span) = &self.span {
                     tracing::debug!(parent: span, status, word = op.status_word(), polls = op.polls(), "lro resolved");
                 }

@@ -26,6 +26,26 @@ impl Operation {
         Box::new(self.error(kind, now).with_detail(detail).with_source(error))
     }
 
+    /// The deadline passed while `reading` (or, with none, after the last response that led
+    /// to a wait). The original response is the caller's until a rule made it an operation:
+    /// handed over as it came (behaviour §6); otherwise `TimedOut`.
+    pub(crate) fn on_deadline(
+        &self,
+        reading: Option<(&response::Parts, &[u8])>,
+        now: Instant,
+    ) -> super::Next {
+        if reading.is_some() && self.phase == Phase::Initial {
+            return super::Next::PassThrough;
+        }
+        super::Next::Fail(self.deadline_passed(reading, now))
+    }
+
+    /// Whether a body error now is the caller's: on the original response it is met where
+    /// the caller reads the body (behaviour §5); once polling started it ends the operation.
+    pub(crate) fn body_error_is_callers(&self) -> bool {
+        self.phase == Phase::Initial
+    }
+
     /// The deadline passed: `TimedOut` with the last response received, if any.
     pub(crate) fn deadline_passed(
         &self,

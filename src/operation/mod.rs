@@ -31,30 +31,64 @@ use crate::wire::url::{self, Target};
 
 pub(crate) use crate::dialect::{Reply, Seen};
 
-/// What the driver does next.
+/// What the driver does next: the one outcome of the machine. The driver moves bytes and time
+/// and applies it; every rule about which response the caller gets lives here.
 #[derive(Debug)]
 pub(crate) enum Next {
     /// Not a long-running operation: hand the response over untouched.
     PassThrough,
-    /// Wait, then GET [`Operation::request`].
+    /// Wait, then send [`Operation::request`].
     Get {
         delay: Duration,
     },
-    /// The response just fed is the result (with this status, when it changes).
-    Return {
-        status: Option<StatusCode>,
-    },
-    /// The result is a synthesized `204 No Content`.
-    ReturnNoContent,
-    /// The result is this JSON, a status monitor's `result` member, as a `200 OK`.
-    ReturnJson(Bytes),
-    /// The result is a response the dialect built.
-    ReturnSynthesized {
-        status: StatusCode,
-        headers: HeaderMap,
-        body: Bytes,
-    },
+    /// The caller's response: the one just fed, changed as this says.
+    Respond(Respond),
     Fail(crate::LroError),
+}
+
+/// How the response just fed becomes the caller's.
+#[derive(Debug, Default)]
+pub(crate) struct Respond {
+    /// `None`: the response's own.
+    pub(crate) status: Option<StatusCode>,
+    /// `Some`: these headers instead of the response's (and none of its extensions).
+    pub(crate) headers: Option<HeaderMap>,
+    /// A header of the response that is the monitor's own, not the result's.
+    pub(crate) remove: Option<http::HeaderName>,
+    /// Drop the response's extensions: the result is a response the machine made.
+    pub(crate) fresh: bool,
+    pub(crate) body: ResultBody,
+}
+
+/// The result's body.
+#[derive(Debug, Default)]
+pub(crate) enum ResultBody {
+    /// The response's own body (replayed where it was read, then its unread rest).
+    #[default]
+    Keep,
+    Bytes(Bytes),
+    Empty,
+}
+
+impl Respond {
+    /// The response just fed, with this status when it changes.
+    pub(crate) fn this(status: Option<StatusCode>) -> Respond {
+        Respond {
+            status,
+            ..Respond::default()
+        }
+    }
+
+    /// A response the machine made whole.
+    pub(super) fn made(status: StatusCode, headers: HeaderMap, body: ResultBody) -> Respond {
+        Respond {
+            status: Some(status),
+            headers: Some(headers),
+            remove: None,
+            fresh: true,
+            body,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,13 +368,6 @@ impl Operation {
         }
     }
 
-    /// A header of the response handed over as the result that is the monitor's own.
-    pub(crate) fn header_to_drop(&self) -> Option<http::HeaderName> {
-        self.facts
-            .strip_async_result
-            .then_some(crate::dialect::odata::ASYNC_RESULT)
-    }
-
     /// The wait a resumed operation owes before its first request, within its deadline.
     pub(crate) fn resumed_wait(&self) -> Duration {
         self.next_wait
@@ -349,13 +376,6 @@ impl Operation {
     /// When the operation must have ended, if `max_duration` is set.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.deadline
-    }
-
-    /// True while the original response is being read: it is the caller's response until a
-    /// rule makes it an operation, so a body error there is handed over, not turned into an
-    /// error (behaviour §5).
-    pub(crate) fn is_initial(&self) -> bool {
-        self.phase == Phase::Initial
     }
 
     /// Tells the progress hooks, if any, that the next request comes after `next_wait`.

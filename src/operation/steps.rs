@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Next, Operation, Phase};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+use super::{Next, Operation, Phase, Respond, ResultBody};
 use crate::dialect::dispatch::Dialect;
 use crate::dialect::{is_transient, Reply, Verdict};
 use crate::error::{ErrorKind, LroError};
@@ -53,8 +56,8 @@ impl Operation {
     fn on_final(&mut self, reply: Reply<'_>) -> Next {
         let head = reply.head;
         if head.status.is_success() {
-            let status = self.facts.final_as_ok.then_some(http::StatusCode::OK);
-            return Next::Return { status };
+            let status = self.facts.final_as_ok.then_some(StatusCode::OK);
+            return self.respond(Respond::this(status));
         }
         if is_transient(head.status) {
             return self.retry(reply, ErrorKind::FinalGetFailed);
@@ -72,18 +75,31 @@ impl Operation {
         match verdict {
             Verdict::PassThrough => Next::PassThrough,
             Verdict::Poll => self.poll(reply),
-            Verdict::Result { status } => Next::Return { status },
-            Verdict::NoContent => Next::ReturnNoContent,
-            Verdict::Json(json) => Next::ReturnJson(json),
+            Verdict::Result { status } => self.respond(Respond::this(status)),
+            Verdict::NoContent => self.respond(Respond::made(
+                StatusCode::NO_CONTENT,
+                HeaderMap::new(),
+                ResultBody::Empty,
+            )),
+            Verdict::Json(json) => {
+                // The monitor's head, describing its new body: the member, as JSON.
+                let mut headers = reply.head.headers.clone();
+                for name in [CONTENT_ENCODING, TRANSFER_ENCODING] {
+                    headers.remove(name);
+                }
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(json.len()));
+                // Its own extensions stay: it is the monitor's response, re-described.
+                self.respond(Respond {
+                    fresh: false,
+                    ..Respond::made(StatusCode::OK, headers, ResultBody::Bytes(json))
+                })
+            }
             Verdict::Synthesized {
                 status,
                 headers,
                 body,
-            } => Next::ReturnSynthesized {
-                status,
-                headers,
-                body,
-            },
+            } => self.respond(Respond::made(status, headers, ResultBody::Bytes(body))),
             Verdict::Fetch(target) => {
                 self.phase = Phase::Final;
                 self.transient_in_row = 0;
@@ -249,6 +265,14 @@ impl Operation {
         }
         self.total_wait = self.total_wait.saturating_add(delay);
         Next::Get { delay }
+    }
+
+    /// The caller's response: the monitor's own headers dropped, the record attached.
+    fn respond(&self, mut respond: Respond) -> Next {
+        if self.facts.strip_async_result {
+            respond.remove = Some(crate::dialect::odata::ASYNC_RESULT);
+        }
+        Next::Respond(respond)
     }
 
     /// A transient answer: the same URL again, up to the retry limit.

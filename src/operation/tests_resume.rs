@@ -77,11 +77,10 @@ fn outcome(next: &Next) -> String {
             e.status(),
             String::from_utf8_lossy(e.body())
         ),
-        Next::ReturnSynthesized {
-            status,
-            headers,
-            body,
-        } => format!("synthesized {status} {headers:?} {body:?}"),
+        Next::Respond(r) => format!(
+            "respond {:?} {:?} {:?} {:?}",
+            r.status, r.headers, r.remove, r.body
+        ),
         other => format!("{other:?}"),
     }
 }
@@ -182,7 +181,7 @@ fn every_dialect_resumes_to_the_same_requests_and_outcome() {
                 (200, vec![], r#"{"status":"Succeeded"}"#),
                 (200, vec![], r#"{"id":"t1"}"#),
             ],
-            expect: "Return",
+            expect: "respond",
         },
         Script {
             name: "azure post with a per-request final_state_via",
@@ -196,7 +195,7 @@ fn every_dialect_resumes_to_the_same_requests_and_outcome() {
                 (200, vec![], r#"{"status":"Running"}"#),
                 (200, vec![], r#"{"status":"Succeeded","properties":{"x":1}}"#),
             ],
-            expect: "Return",
+            expect: "respond",
         },
         Script {
             name: "azure post whose Location is malformed",
@@ -247,7 +246,7 @@ fn every_dialect_resumes_to_the_same_requests_and_outcome() {
                 ),
                 (200, vec![], r#"{"id":"x"}"#),
             ],
-            expect: "Return",
+            expect: "respond",
         },
         Script {
             name: "teams clone: the 5 s floor",
@@ -263,7 +262,7 @@ fn every_dialect_resumes_to_the_same_requests_and_outcome() {
                 (200, vec![], r#"{"status":"succeeded","targetResourceLocation":"/teams('t2')"}"#),
                 (200, vec![], r#"{"id":"t2"}"#),
             ],
-            expect: "Return",
+            expect: "respond",
         },
         Script {
             name: "fabric: OperationHasNoResult falls back to the kept state",
@@ -304,7 +303,7 @@ fn every_dialect_resumes_to_the_same_requests_and_outcome() {
                     r#"{"id":1}"#,
                 ),
             ],
-            expect: "Return { status: Some(201) }",
+            expect: "respond Some(201)",
         },
         Script {
             name: "google aip-151",
@@ -318,7 +317,7 @@ fn every_dialect_resumes_to_the_same_requests_and_outcome() {
                 (200, vec![], r#"{"name":"projects/p/operations/o1","done":false}"#),
                 (200, vec![], r#"{"name":"projects/p/operations/o1","done":true,"response":{"@type":"type.googleapis.com/x.Instance","name":"i"}}"#),
             ],
-            expect: "Return",
+            expect: "respond",
         },
     ];
     for script in &scripts {
