@@ -58,6 +58,17 @@ fn kind<T>(result: Result<T, BoxError>) -> ErrorKind {
     }
 }
 
+/// The kind and service code of an LRO error.
+fn kind_and_code<T>(result: Result<T, BoxError>) -> (ErrorKind, Option<String>) {
+    match result {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => {
+            let e = e.downcast_ref::<LroError>().expect("an LroError");
+            (e.kind(), e.code().map(str::to_owned))
+        }
+    }
+}
+
 fn graph_202() -> Answer {
     respond(202, &[("location", MONITOR)], body(&[]))
 }
@@ -148,19 +159,31 @@ async fn fabric_rows() {
         let (result, _) = resolve(request("POST", FABRIC, None), fabric_202, answers).await;
         assert_eq!(kind(result), ErrorKind::OperationCanceled);
     }
-    // Undefined and unknown words are running.
+    // Unknown words are running; `Completed` is success.
     let (result, log) = resolve(
         request("POST", FABRIC, None),
         fabric_202,
         &[
-            (200, "", r#"{"status":"Undefined"}"#),
+            (200, "", r#"{"status":"NotStarted"}"#),
             (200, "", r#"{"status":"Deduplicating"}"#),
-            (200, "", r#"{"status":"Succeeded"}"#),
+            (200, "", r#"{"status":"Completed"}"#),
         ],
     )
     .await;
     assert_eq!(result.unwrap().status(), StatusCode::OK);
     assert_eq!(log.lock().unwrap().len(), 4);
+    // `Undefined` is a failure with the code `Undefined` (it used to poll until a limit).
+    let (result, log) = resolve(
+        request("POST", FABRIC, None),
+        fabric_202,
+        &[(200, "", r#"{"status":"Undefined"}"#)],
+    )
+    .await;
+    assert_eq!(
+        kind_and_code(result),
+        (ErrorKind::OperationFailed, Some("Undefined".into()))
+    );
+    assert_eq!(log.lock().unwrap().len(), 2);
     // A percentage of the wrong type is absent.
     let (result, _) = resolve(
         request("POST", FABRIC, None),
