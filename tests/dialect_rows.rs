@@ -83,6 +83,19 @@ async fn graph_rows() {
     )
     .await;
     assert_eq!(kind(result), ErrorKind::OperationFailed);
+    // Row 2b: cancelled or canceled, on a 2xx or a 303, is a cancellation.
+    for answers in [
+        &[(200, "", r#"{"status":"cancelled"}"#)][..],
+        &[(
+            303,
+            "location: /v1.0/me/drive/items/Y",
+            r#"{"status":"canceled"}"#,
+        )][..],
+    ] {
+        let (result, log) = resolve(request("POST", GRAPH, None), graph_202, answers).await;
+        assert_eq!(kind(result), ErrorKind::OperationCanceled);
+        assert_eq!(log.lock().unwrap().len(), 2);
+    }
     // Row 3: any other word is running (here until max_polls).
     let (result, log) = resolve(
         request("POST", GRAPH, None),
