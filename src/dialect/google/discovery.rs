@@ -50,6 +50,18 @@ struct Error {
     /// GKE: a `google.rpc.Status`.
     #[serde(default)]
     code: Option<i64>,
+    /// Whatever else the object holds (a Status's `message`, `details`).
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Error {
+    /// GKE's rpc code: an empty `{}` is no error; a Status without `code` (ProtoJSON omits a
+    /// zero) is `UNKNOWN`, as for AIP-151 operations.
+    fn rpc_code(&self) -> Option<i64> {
+        self.code
+            .or_else(|| (!self.rest.is_empty()).then_some(super::aip::UNKNOWN))
+    }
 }
 
 /// Which API the operation is of.
@@ -161,7 +173,7 @@ fn judge(rules: &Rules, facts: &mut Facts, api: Api, op: &Operation<'_>) -> Verd
         return Verdict::Poll;
     }
     let error = op.error.as_ref();
-    let gke_code = error.and_then(|e| e.code).filter(|_| api == Api::Gke);
+    let gke_code = error.and_then(Error::rpc_code).filter(|_| api == Api::Gke);
     if op.http_error_status_code == Some(499) || gke_code == Some(1) {
         return Verdict::fail(ErrorKind::OperationCanceled);
     }
