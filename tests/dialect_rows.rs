@@ -260,3 +260,62 @@ async fn odata_rows() {
     .await;
     assert_eq!(kind(result), ErrorKind::InvalidStatusBody);
 }
+
+const COMPUTE: &str =
+    "https://compute.googleapis.com/compute/v1/projects/P/regions/us-central1/addresses";
+
+/// A finished Compute operation with `httpErrorStatusCode` `status`.
+fn compute_done(status: &str) -> String {
+    format!(
+        r#"{{"kind":"compute#operation","name":"OP","status":"DONE","selfLink":"https://www.googleapis.com/compute/v1/projects/P/regions/us-central1/operations/OP","httpErrorStatusCode":{status}}}"#
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn compute_failures_name_their_http_status() {
+    // Behaviour page, "Google discovery operations": the failure's status is
+    // `httpErrorStatusCode`, apart from the `200` that carried it; only 400 to 599 is one.
+    for (value, kind, want) in [
+        (
+            "403",
+            ErrorKind::OperationFailed,
+            Some(StatusCode::FORBIDDEN),
+        ),
+        (
+            "499",
+            ErrorKind::OperationCanceled,
+            Some(StatusCode::from_u16(499).unwrap()),
+        ),
+        ("700", ErrorKind::OperationFailed, None),
+    ] {
+        let first = compute_done(value);
+        let (svc, _log) = server(move |_, _| respond(200, &[], body(&[first.as_bytes()])));
+        let layer = LroLayer::builder()
+            .enable(LroDialect::GoogleDiscovery)
+            .build()
+            .unwrap();
+        let result = layer
+            .layer(svc)
+            .oneshot(request("POST", COMPUTE, None))
+            .await;
+        let Err(error) = result else {
+            panic!("{value}: expected an error")
+        };
+        let error = error.downcast_ref::<LroError>().expect("an LroError");
+        assert_eq!(error.kind(), kind, "{value}");
+        assert_eq!(error.status(), Some(StatusCode::OK), "{value}");
+        assert_eq!(error.service_status(), want, "{value}");
+    }
+    // Other dialects' failures name none: their status is the response's own.
+    let (result, _) = resolve(
+        request("POST", FABRIC, None),
+        fabric_202,
+        &[(200, "", r#"{"status":"Failed","httpErrorStatusCode":403}"#)],
+    )
+    .await;
+    let Err(error) = result else {
+        panic!("expected an error")
+    };
+    let error = error.downcast_ref::<LroError>().expect("an LroError");
+    assert_eq!(error.service_status(), None);
+}

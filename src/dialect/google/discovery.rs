@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use http::Uri;
+use http::{StatusCode, Uri};
 use serde::Deserialize;
 
 use super::super::{Facts, Reply, Rules, Verb, Verdict};
@@ -229,6 +229,24 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
     }
     facts.watch(MonitorKind::GoogleDiscoveryOperation, target, rules);
     judge(rules, facts, api, &op)
+}
+
+/// `httpErrorStatusCode`: the HTTP status the service gives a failed operation, when it is one
+/// (400 to 599; any other number, or a value that is no number, is no status).
+pub(crate) fn http_error_status(body: &[u8]) -> Option<StatusCode> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Failure {
+        /// Any JSON: a wrong type counts as absent.
+        #[serde(default)]
+        http_error_status_code: Option<serde_json::Value>,
+    }
+    let failure: Failure = serde_json::from_slice(body).ok()?;
+    let code = u16::try_from(failure.http_error_status_code?.as_u64()?).ok()?;
+    if !(400..=599).contains(&code) {
+        return None;
+    }
+    StatusCode::from_u16(code).ok()
 }
 
 /// A poll of the operation.

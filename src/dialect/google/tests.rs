@@ -404,6 +404,32 @@ fn google_error_codes_and_retry_delays() {
     }
 }
 
+#[test]
+fn discovery_http_error_status_is_an_http_error_status_or_none() {
+    let body = |value: &str| format!(r#"{{"status":"DONE","httpErrorStatusCode":{value}}}"#);
+    for (value, want) in [
+        ("403", Some(403)),
+        ("400", Some(400)),
+        ("499", Some(499)),
+        ("599", Some(599)),
+        ("399", None),
+        ("200", None),
+        ("600", None),
+        ("0", None),
+        ("-403", None),
+        ("70403", None),
+        ("4294967699", None),
+        ("403.5", None),
+        (r#""403""#, None),
+        ("null", None),
+    ] {
+        let got = discovery::http_error_status(body(value).as_bytes()).map(|s| s.as_u16());
+        assert_eq!(got, want, "{value}");
+    }
+    assert_eq!(discovery::http_error_status(br#"{"status":"DONE"}"#), None);
+    assert_eq!(discovery::http_error_status(b"not json"), None);
+}
+
 // ---- §3 discovery operations ----
 
 const COMPUTE: &str =
