@@ -222,6 +222,18 @@ fn odata_202() -> Answer {
     respond(202, &[("location", "/service/$async/1")], body(&[]))
 }
 
+/// A Dataverse background operation's first answer.
+fn dataverse_202() -> Answer {
+    respond(
+        202,
+        &[
+            ("location", "/api/backgroundoperation/110eaa68"),
+            ("x-ms-dyn-backgroundoperationid", "110eaa68"),
+        ],
+        body(&[]),
+    )
+}
+
 #[tokio::test(start_paused = true)]
 async fn odata_rows() {
     // Row 5: a 4.0 service's 200 with neither AsyncResult nor application/http.
@@ -251,6 +263,21 @@ async fn odata_rows() {
     .await;
     assert_eq!(result.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(log.lock().unwrap().len(), 3);
+    // Row 2: a Dataverse failure's code and message are `backgroundOperationError…`.
+    let (result, _) = resolve(
+        request("POST", ODATA, Some("respond-async")),
+        dataverse_202,
+        &[(
+            200,
+            "",
+            r#"{"backgroundOperationStateCode":3,"backgroundOperationStatusCode":31,"backgroundOperationErrorCode":-2147220891,"backgroundOperationErrorMessage":"Plugin failed"}"#,
+        )],
+    )
+    .await;
+    assert_eq!(
+        kind_and_code(result),
+        (ErrorKind::OperationFailed, Some("-2147220891".into()))
+    );
     // An unusable AsyncResult.
     let (result, _) = resolve(
         request("POST", ODATA, Some("respond-async")),
