@@ -1,5 +1,6 @@
-//! The rows of the Graph, Fabric and OData tables (dialects §4c, §5c, §6c) that the example
-//! exchanges do not reach, one scripted server per row, under paused time.
+//! The ending rules of the Graph, Fabric, OData and Google discovery dialects (behaviour page,
+//! "Dialects") that the example exchanges do not reach, one scripted server per row, under
+//! paused time.
 
 mod attack;
 
