@@ -6,6 +6,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Uri};
 
+use crate::dialect::google::discovery::http_error_status;
+use crate::info::LroDialect;
 use crate::resume::ResumeToken;
 use crate::wire::redact::{redact, Redacted};
 
@@ -277,6 +279,58 @@ impl LroError {
     /// ```
     pub fn status(&self) -> Option<StatusCode> {
         self.inner.status
+    }
+
+    /// The HTTP status the service gives the operation's failure, where it names one apart
+    /// from the response that reported it: Google Compute's `httpErrorStatusCode` on a `DONE`
+    /// operation, which arrives in a `200` (behaviour page, "Google discovery operations").
+    /// `None` for other dialects and for errors other than `OperationFailed` and
+    /// `OperationCanceled`, and when the number is outside 400..=599 (no HTTP error status).
+    ///
+    /// ```
+    /// use http::{Request, Response};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_lro::{ErrorKind, LroDialect, LroError, LroLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower::BoxError> {
+    /// // Compute answers a refused insert with a finished operation that carries the failure.
+    /// let client = service_fn(|_: Request<String>| async {
+    ///     let done = r#"{"kind":"compute#operation","name":"OP","status":"DONE",
+    ///         "selfLink":"https://www.googleapis.com/compute/v1/projects/P/global/operations/OP",
+    ///         "error":{"errors":[{"code":"QUOTA_EXCEEDED","message":"Quota exceeded"}]},
+    ///         "httpErrorStatusCode":403,"httpErrorMessage":"FORBIDDEN"}"#;
+    ///     Ok::<_, std::convert::Infallible>(Response::new(done.to_string()))
+    /// });
+    /// let layer = LroLayer::builder().enable(LroDialect::GoogleDiscovery).build()?;
+    /// let url = "https://compute.googleapis.com/compute/v1/projects/P/global/addresses";
+    /// let request = Request::post(url).body(String::new())?;
+    /// let error = layer.layer(client).oneshot(request).await.unwrap_err();
+    /// let error = error.downcast_ref::<LroError>().unwrap();
+    ///
+    /// assert_eq!(error.kind(), ErrorKind::OperationFailed);
+    /// assert_eq!(error.status(), Some(http::StatusCode::OK));
+    /// assert_eq!(error.service_status(), Some(http::StatusCode::FORBIDDEN));
+    /// // The status the service gives the failure, wherever it put it:
+    /// let failure_status = error.service_status().or(error.status());
+    /// # assert_eq!(failure_status, Some(http::StatusCode::FORBIDDEN));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn service_status(&self) -> Option<StatusCode> {
+        let i = &self.inner;
+        if !matches!(
+            i.kind,
+            ErrorKind::OperationFailed | ErrorKind::OperationCanceled
+        ) {
+            return None;
+        }
+        // Every error of an operation carries its resume token, and the token its dialect;
+        // the body is the response that ended the operation.
+        match i.resume.as_ref()?.dialect() {
+            LroDialect::GoogleDiscovery => http_error_status(&i.body),
+            _ => None,
+        }
     }
 
     /// The headers of the last response (empty when there was none).

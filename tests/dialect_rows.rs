@@ -1,5 +1,6 @@
-//! The rows of the Graph, Fabric and OData tables (dialects §4c, §5c, §6c) that the example
-//! exchanges do not reach, one scripted server per row, under paused time.
+//! The ending rules of the Graph, Fabric, OData and Google discovery dialects (behaviour page,
+//! "Dialects") that the example exchanges do not reach, one scripted server per row, under
+//! paused time.
 
 mod attack;
 
@@ -58,6 +59,17 @@ fn kind<T>(result: Result<T, BoxError>) -> ErrorKind {
     }
 }
 
+/// The kind and service code of an LRO error.
+fn kind_and_code<T>(result: Result<T, BoxError>) -> (ErrorKind, Option<String>) {
+    match result {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => {
+            let e = e.downcast_ref::<LroError>().expect("an LroError");
+            (e.kind(), e.code().map(str::to_owned))
+        }
+    }
+}
+
 fn graph_202() -> Answer {
     respond(202, &[("location", MONITOR)], body(&[]))
 }
@@ -72,6 +84,19 @@ async fn graph_rows() {
     )
     .await;
     assert_eq!(kind(result), ErrorKind::OperationFailed);
+    // Row 2b: cancelled or canceled, on a 2xx or a 303, is a cancellation.
+    for answers in [
+        &[(200, "", r#"{"status":"cancelled"}"#)][..],
+        &[(
+            303,
+            "location: /v1.0/me/drive/items/Y",
+            r#"{"status":"canceled"}"#,
+        )][..],
+    ] {
+        let (result, log) = resolve(request("POST", GRAPH, None), graph_202, answers).await;
+        assert_eq!(kind(result), ErrorKind::OperationCanceled);
+        assert_eq!(log.lock().unwrap().len(), 2);
+    }
     // Row 3: any other word is running (here until max_polls).
     let (result, log) = resolve(
         request("POST", GRAPH, None),
@@ -148,19 +173,31 @@ async fn fabric_rows() {
         let (result, _) = resolve(request("POST", FABRIC, None), fabric_202, answers).await;
         assert_eq!(kind(result), ErrorKind::OperationCanceled);
     }
-    // Undefined and unknown words are running.
+    // Unknown words are running; `Completed` is success.
     let (result, log) = resolve(
         request("POST", FABRIC, None),
         fabric_202,
         &[
-            (200, "", r#"{"status":"Undefined"}"#),
+            (200, "", r#"{"status":"NotStarted"}"#),
             (200, "", r#"{"status":"Deduplicating"}"#),
-            (200, "", r#"{"status":"Succeeded"}"#),
+            (200, "", r#"{"status":"Completed"}"#),
         ],
     )
     .await;
     assert_eq!(result.unwrap().status(), StatusCode::OK);
     assert_eq!(log.lock().unwrap().len(), 4);
+    // `Undefined` is a failure with the code `Undefined` (it used to poll until a limit).
+    let (result, log) = resolve(
+        request("POST", FABRIC, None),
+        fabric_202,
+        &[(200, "", r#"{"status":"Undefined"}"#)],
+    )
+    .await;
+    assert_eq!(
+        kind_and_code(result),
+        (ErrorKind::OperationFailed, Some("Undefined".into()))
+    );
+    assert_eq!(log.lock().unwrap().len(), 2);
     // A percentage of the wrong type is absent.
     let (result, _) = resolve(
         request("POST", FABRIC, None),
@@ -184,6 +221,18 @@ const ODATA: &str = "https://services.example/service/Customers";
 
 fn odata_202() -> Answer {
     respond(202, &[("location", "/service/$async/1")], body(&[]))
+}
+
+/// A Dataverse background operation's first answer.
+fn dataverse_202() -> Answer {
+    respond(
+        202,
+        &[
+            ("location", "/api/backgroundoperation/110eaa68"),
+            ("x-ms-dyn-backgroundoperationid", "110eaa68"),
+        ],
+        body(&[]),
+    )
 }
 
 #[tokio::test(start_paused = true)]
@@ -215,6 +264,21 @@ async fn odata_rows() {
     .await;
     assert_eq!(result.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(log.lock().unwrap().len(), 3);
+    // Row 2: a Dataverse failure's code and message are `backgroundOperationError…`.
+    let (result, _) = resolve(
+        request("POST", ODATA, Some("respond-async")),
+        dataverse_202,
+        &[(
+            200,
+            "",
+            r#"{"backgroundOperationStateCode":3,"backgroundOperationStatusCode":31,"backgroundOperationErrorCode":-2147220891,"backgroundOperationErrorMessage":"Plugin failed"}"#,
+        )],
+    )
+    .await;
+    assert_eq!(
+        kind_and_code(result),
+        (ErrorKind::OperationFailed, Some("-2147220891".into()))
+    );
     // An unusable AsyncResult.
     let (result, _) = resolve(
         request("POST", ODATA, Some("respond-async")),
@@ -223,4 +287,63 @@ async fn odata_rows() {
     )
     .await;
     assert_eq!(kind(result), ErrorKind::InvalidStatusBody);
+}
+
+const COMPUTE: &str =
+    "https://compute.googleapis.com/compute/v1/projects/P/regions/us-central1/addresses";
+
+/// A finished Compute operation with `httpErrorStatusCode` `status`.
+fn compute_done(status: &str) -> String {
+    format!(
+        r#"{{"kind":"compute#operation","name":"OP","status":"DONE","selfLink":"https://www.googleapis.com/compute/v1/projects/P/regions/us-central1/operations/OP","httpErrorStatusCode":{status}}}"#
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn compute_failures_name_their_http_status() {
+    // Behaviour page, "Google discovery operations": the failure's status is
+    // `httpErrorStatusCode`, apart from the `200` that carried it; only 400 to 599 is one.
+    for (value, kind, want) in [
+        (
+            "403",
+            ErrorKind::OperationFailed,
+            Some(StatusCode::FORBIDDEN),
+        ),
+        (
+            "499",
+            ErrorKind::OperationCanceled,
+            Some(StatusCode::from_u16(499).unwrap()),
+        ),
+        ("700", ErrorKind::OperationFailed, None),
+    ] {
+        let first = compute_done(value);
+        let (svc, _log) = server(move |_, _| respond(200, &[], body(&[first.as_bytes()])));
+        let layer = LroLayer::builder()
+            .enable(LroDialect::GoogleDiscovery)
+            .build()
+            .unwrap();
+        let result = layer
+            .layer(svc)
+            .oneshot(request("POST", COMPUTE, None))
+            .await;
+        let Err(error) = result else {
+            panic!("{value}: expected an error")
+        };
+        let error = error.downcast_ref::<LroError>().expect("an LroError");
+        assert_eq!(error.kind(), kind, "{value}");
+        assert_eq!(error.status(), Some(StatusCode::OK), "{value}");
+        assert_eq!(error.service_status(), want, "{value}");
+    }
+    // Other dialects' failures name none: their status is the response's own.
+    let (result, _) = resolve(
+        request("POST", FABRIC, None),
+        fabric_202,
+        &[(200, "", r#"{"status":"Failed","httpErrorStatusCode":403}"#)],
+    )
+    .await;
+    let Err(error) = result else {
+        panic!("expected an error")
+    };
+    let error = error.downcast_ref::<LroError>().expect("an LroError");
+    assert_eq!(error.service_status(), None);
 }

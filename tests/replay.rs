@@ -587,10 +587,13 @@ fn compare(expect: &Expect, replayed: &Replayed) -> Vec<String> {
                 }
             }
             if let Some(status) = expect.http_status {
-                if error.status().map(|s| s.as_u16()) != Some(status) {
+                // The status the service gives the failure (Compute's `httpErrorStatusCode`)
+                // where it names one, else that of the response that ended the operation.
+                let got = error.service_status().or(error.status());
+                if got.map(|s| s.as_u16()) != Some(status) {
                     differences.push(format!(
                         "error status: expected {status}, got {}",
-                        shown(error.status().map(|s| s.as_u16()))
+                        shown(got.map(|s| s.as_u16()))
                     ));
                 }
             }

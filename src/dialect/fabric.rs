@@ -148,10 +148,17 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     };
     facts.note(Some(word), &Default::default());
     match word.to_ascii_lowercase().as_str() {
-        "succeeded" => succeeded(rules, facts, reply, bytes),
+        // `Completed` is outside the documented enum; Fabric's Go SDK takes it as success.
+        "succeeded" | "completed" => succeeded(rules, facts, reply, bytes),
         "failed" => Verdict::fail(ErrorKind::OperationFailed),
         "cancelled" | "canceled" => Verdict::fail(ErrorKind::OperationCanceled),
-        // NotStarted, Running, Undefined and words added later.
+        // Documented, but no state an operation comes back from: Fabric's own clients fail it
+        // (its code is `Undefined`, see `code_and_message`).
+        "undefined" => Verdict::fail_because(
+            ErrorKind::OperationFailed,
+            "the operation's state is Undefined",
+        ),
+        // NotStarted, Running and words added later.
         _ => Verdict::Poll,
     }
 }
@@ -193,6 +200,7 @@ pub(crate) fn final_error(facts: &mut Facts, body: &[u8]) -> Option<Verdict> {
 }
 
 /// `errorCode` and `message`, at the top (a `/result` error) or in `error` (a failed state).
+/// An `Undefined` state without an `errorCode` has the code `Undefined`.
 pub(crate) fn code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
     #[derive(Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
@@ -203,19 +211,140 @@ pub(crate) fn code_and_message(body: &[u8]) -> (Option<String>, Option<String>) 
         message: Option<String>,
         #[serde(default)]
         error: Option<Box<Error>>,
+        /// Any JSON: only a string `Undefined` is read.
+        #[serde(default)]
+        status: Option<serde_json::Value>,
     }
     let parsed: Error = serde_json::from_slice(body).unwrap_or_default();
-    match parsed.error {
+    let undefined = parsed
+        .status
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|s| s.eq_ignore_ascii_case("undefined"));
+    let (code, message) = match parsed.error {
         Some(inner) if inner.error_code.is_some() || inner.message.is_some() => {
             (inner.error_code, inner.message)
         }
         _ => (parsed.error_code, parsed.message),
-    }
+    };
+    let code = code.or_else(|| undefined.then(|| "Undefined".to_owned()));
+    (code, message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::{Seen, Verb};
+    use crate::info::DialectSet;
+
+    const ORIG: &str = "https://api.fabric.microsoft.com/v1/workspaces/W/notebooks";
+    const ID: &str = "0acd697c-1550-43cd-b998-91bfbfbd47c6";
+
+    fn rules() -> Rules {
+        Rules {
+            dialects: DialectSet::default(),
+            forced: None,
+            hosts: Default::default(),
+            inspect_cap: 1 << 20,
+            body_cap: 1 << 20,
+            require_monitor_on_202: false,
+            any_404_after_delete: false,
+            add_api_version: false,
+            final_state_via: None,
+            inline_result: false,
+            generic_vocabulary: false,
+        }
+    }
+
+    /// A Fabric operation started by a 202, then one state response read.
+    fn read_state(headers: &[(&str, &str)], body: &str) -> Verdict {
+        let rules = rules();
+        let orig = Target::from_request(&ORIG.parse().unwrap()).unwrap();
+        let mut facts = Facts::new(Verb::Post, orig);
+        let (start_head, ()) = http::Response::builder()
+            .status(202)
+            .header(OPERATION_ID, ID)
+            .body(())
+            .unwrap()
+            .into_parts();
+        let verdict = start(
+            &rules,
+            &mut facts,
+            Reply {
+                head: &start_head,
+                body: Seen::Whole(b""),
+                now: tokio::time::Instant::now(),
+                wall: &std::time::SystemTime::now,
+            },
+        );
+        assert!(matches!(verdict, Verdict::Poll), "{verdict:?}");
+        let mut head = http::Response::builder().status(200);
+        for (name, value) in headers {
+            head = head.header(*name, *value);
+        }
+        let (head, ()) = head.body(()).unwrap().into_parts();
+        read(
+            &rules,
+            &mut facts,
+            Reply {
+                head: &head,
+                body: Seen::Whole(body.as_bytes()),
+                now: tokio::time::Instant::now(),
+                wall: &std::time::SystemTime::now,
+            },
+        )
+    }
+
+    /// Behaviour page, "Microsoft Fabric", Ending: every state word, in any case.
+    #[test]
+    fn state_words_end_or_keep_polling() {
+        for word in ["Succeeded", "Completed", "completed", "SUCCEEDED"] {
+            let verdict = read_state(&[], &format!(r#"{{"status":"{word}"}}"#));
+            assert!(
+                matches!(verdict, Verdict::Result { status: None }),
+                "{word}: {verdict:?}"
+            );
+        }
+        for (word, want) in [
+            ("Failed", ErrorKind::OperationFailed),
+            ("Undefined", ErrorKind::OperationFailed),
+            ("undefined", ErrorKind::OperationFailed),
+            ("Cancelled", ErrorKind::OperationCanceled),
+            ("Canceled", ErrorKind::OperationCanceled),
+        ] {
+            match read_state(&[], &format!(r#"{{"status":"{word}"}}"#)) {
+                Verdict::Fail { kind, .. } => assert_eq!(kind, want, "{word}"),
+                other => panic!("{word}: {other:?}"),
+            }
+        }
+        for word in ["NotStarted", "Running", "Deduplicating"] {
+            let verdict = read_state(&[], &format!(r#"{{"status":"{word}"}}"#));
+            assert!(matches!(verdict, Verdict::Poll), "{word}: {verdict:?}");
+        }
+        // `Completed` with a Location: the result is at `…/result`, as for `Succeeded`.
+        let location = format!("https://api.fabric.microsoft.com/v1/operations/{ID}/result");
+        match read_state(&[("location", &location)], r#"{"status":"Completed"}"#) {
+            Verdict::Fetch(target) => assert_eq!(target.uri, location.as_str()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_undefined_state_has_the_code_undefined() {
+        let undefined = br#"{"status":"Undefined","percentComplete":null}"#;
+        assert_eq!(
+            code_and_message(undefined),
+            (Some("Undefined".into()), None)
+        );
+        // The service's own code, when it names one, wins.
+        let named = br#"{"status":"Undefined","error":{"errorCode":"Broken","message":"m"}}"#;
+        assert_eq!(
+            code_and_message(named),
+            (Some("Broken".into()), Some("m".into()))
+        );
+        // Other states get no invented code.
+        assert_eq!(code_and_message(br#"{"status":"Failed"}"#), (None, None));
+    }
 
     #[test]
     fn operation_ids_are_uuids() {

@@ -184,6 +184,8 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     match (folded.as_deref(), see_other) {
         (Some("completed" | "succeeded"), _) => done(rules, facts, monitor.as_ref(), reply),
         (Some("failed" | "deletefailed"), _) => Verdict::fail(ErrorKind::OperationFailed),
+        // Outside Graph's documented enums, but terminal for Microsoft's own .NET monitor.
+        (Some("cancelled" | "canceled"), _) => Verdict::fail(ErrorKind::OperationCanceled),
         // Row 4: a 303 says done; its Location is recorded, never followed.
         (_, true) => {
             facts.note_location(&reply.head.headers, rules);
@@ -266,6 +268,85 @@ pub(super) fn resolve_for(orig: &str, raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::Verb;
+    use crate::info::DialectSet;
+
+    const ORIG: &str = "https://graph.microsoft.com/v1.0/me/drive/items/X/copy";
+    const MONITOR: &str = "https://graph.microsoft.com/v1.0/monitor/X";
+
+    fn rules() -> Rules {
+        Rules {
+            dialects: DialectSet::default(),
+            forced: None,
+            hosts: Default::default(),
+            inspect_cap: 1 << 20,
+            body_cap: 1 << 20,
+            require_monitor_on_202: false,
+            any_404_after_delete: false,
+            add_api_version: false,
+            final_state_via: None,
+            inline_result: false,
+            generic_vocabulary: false,
+        }
+    }
+
+    /// A copy started by a 202, then one monitor answer read.
+    fn read_monitor(status: u16, body: &str) -> Verdict {
+        let rules = rules();
+        let orig = Target::from_request(&ORIG.parse().unwrap()).unwrap();
+        let mut facts = Facts::new(Verb::Post, orig);
+        let now = tokio::time::Instant::now();
+        let (first, ()) = http::Response::builder()
+            .status(202)
+            .header(http::header::LOCATION, MONITOR)
+            .body(())
+            .unwrap()
+            .into_parts();
+        let reply = |head, body| Reply {
+            head,
+            body: Seen::Whole(body),
+            now,
+            wall: &std::time::SystemTime::now,
+        };
+        assert!(matches!(
+            start(&rules, &mut facts, reply(&first, b"")),
+            Verdict::Poll
+        ));
+        let (head, ()) = http::Response::builder()
+            .status(status)
+            .body(())
+            .unwrap()
+            .into_parts();
+        read(&rules, &mut facts, reply(&head, body.as_bytes()))
+    }
+
+    /// Behaviour page, "Microsoft Graph", Ending: the body's word decides on a 2xx or a 303.
+    #[test]
+    fn monitor_words_on_a_2xx_or_a_303() {
+        for status in [200, 202, 303] {
+            for (word, want) in [
+                ("cancelled", Some(ErrorKind::OperationCanceled)),
+                ("canceled", Some(ErrorKind::OperationCanceled)),
+                ("Cancelled", Some(ErrorKind::OperationCanceled)),
+                ("failed", Some(ErrorKind::OperationFailed)),
+                ("deleteFailed", Some(ErrorKind::OperationFailed)),
+                ("completed", None),
+                ("succeeded", None),
+            ] {
+                let verdict = read_monitor(status, &format!(r#"{{"status":"{word}"}}"#));
+                let kind = match verdict {
+                    Verdict::Fail { kind, .. } => Some(kind),
+                    Verdict::Result { .. } => None,
+                    other => panic!("{status} {word}: {other:?}"),
+                };
+                assert_eq!(kind, want, "{status} {word}");
+            }
+        }
+        for word in ["inProgress", "waiting", "cancelling"] {
+            let verdict = read_monitor(202, &format!(r#"{{"status":"{word}"}}"#));
+            assert!(matches!(verdict, Verdict::Poll), "{word}: {verdict:?}");
+        }
+    }
 
     #[test]
     fn version_relative_locations_keep_the_version() {

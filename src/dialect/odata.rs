@@ -230,6 +230,49 @@ fn split_head(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::dispatch::Dialect;
+    use crate::dialect::Verb;
+
+    /// Behaviour page, "OData asynchronous requests", Ending (Dataverse): the state and
+    /// status codes decide; a failure's code and message are `backgroundOperationError…`.
+    #[test]
+    fn dataverse_outcomes_and_their_codes() {
+        let orig = "https://org.crm.dynamics.com/api/data/v9.2/sample_Export";
+        let orig = Target::from_request(&orig.parse().unwrap()).unwrap();
+        for (body, kind, code, message) in [
+            (
+                r#"{"backgroundOperationStateCode":3,"backgroundOperationStatusCode":31,"backgroundOperationErrorCode":-2147220891,"backgroundOperationErrorMessage":"Plugin failed"}"#,
+                ErrorKind::OperationFailed,
+                Some("-2147220891"),
+                Some("Plugin failed"),
+            ),
+            (
+                r#"{"backgroundOperationStateCode":3,"backgroundOperationStatusCode":32,"backgroundOperationErrorCode":-2147088227}"#,
+                ErrorKind::OperationCanceled,
+                Some("-2147088227"),
+                None,
+            ),
+            (
+                r#"{"backgroundOperationStateCode":3,"backgroundOperationStatusCode":31}"#,
+                ErrorKind::OperationFailed,
+                None,
+                None,
+            ),
+        ] {
+            let mut facts = Facts::new(Verb::Post, orig.clone());
+            match dataverse(&mut facts, body.as_bytes()) {
+                Verdict::Fail { kind: got, .. } => assert_eq!(got, kind, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+            let (got_code, got_message) =
+                Dialect::OData.code_and_message(StatusCode::OK, body.as_bytes());
+            assert_eq!(got_code.as_deref(), code, "{body}");
+            assert_eq!(got_message.as_deref(), message, "{body}");
+        }
+        let mut facts = Facts::new(Verb::Post, orig);
+        let running = br#"{"backgroundOperationStateCode":2,"backgroundOperationStatusCode":0}"#;
+        assert!(matches!(dataverse(&mut facts, running), Verdict::Poll));
+    }
 
     #[test]
     fn respond_async_among_other_preferences() {

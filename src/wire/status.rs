@@ -65,6 +65,8 @@ pub(crate) struct StatusDoc<'a> {
     pub(crate) error: Option<ErrorDoc<'a>>,
     /// Top-level `code` / `message` (any case).
     pub(crate) top: ErrorDoc<'a>,
+    /// Dataverse's `backgroundOperationErrorCode` / `…Message` (any case).
+    pub(crate) background: ErrorDoc<'a>,
 }
 
 impl<'a> StatusDoc<'a> {
@@ -84,16 +86,17 @@ impl<'a> StatusDoc<'a> {
         Ok(doc)
     }
 
-    /// The service's code and message: `error.code`/`error.message`, else top-level ones.
+    /// The service's code and message: `error.code`/`error.message`, else top-level ones, else
+    /// a Dataverse background operation's `backgroundOperationErrorCode`/`…Message`.
     pub(crate) fn code_and_message(&self) -> (Option<&str>, Option<&str>) {
-        let from_error = self
+        let says = |e: &&ErrorDoc<'_>| e.code.is_some() || e.message.is_some();
+        let e = self
             .error
             .as_ref()
-            .filter(|e| e.code.is_some() || e.message.is_some());
-        match from_error {
-            Some(e) => (e.code.as_deref(), e.message.as_deref()),
-            None => (self.top.code.as_deref(), self.top.message.as_deref()),
-        }
+            .filter(says)
+            .or(Some(&self.top).filter(says))
+            .unwrap_or(&self.background);
+        (e.code.as_deref(), e.message.as_deref())
     }
 }
 
@@ -306,6 +309,10 @@ impl<'de> Visitor<'de> for DocVisitor {
                 keep(&mut doc.top.code, map.next_value::<Code>()?.0);
             } else if key_is(&key.0, "message") {
                 keep(&mut doc.top.message, map.next_value::<Word>()?.0);
+            } else if key_is(&key.0, "backgroundOperationErrorCode") {
+                keep(&mut doc.background.code, map.next_value::<Code>()?.0);
+            } else if key_is(&key.0, "backgroundOperationErrorMessage") {
+                keep(&mut doc.background.message, map.next_value::<Word>()?.0);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -421,6 +428,21 @@ mod tests {
         assert_eq!(doc.code_and_message(), (Some("409"), Some("no")));
         let doc = StatusDoc::parse(br#"{"CODE":"X","Message":"m"}"#).unwrap();
         assert_eq!(doc.code_and_message(), (Some("X"), Some("m")));
+    }
+
+    #[test]
+    fn dataverse_background_errors_are_the_last_fallback() {
+        let body = br#"{"backgroundOperationStateCode":3,"backgroundOperationStatusCode":31,
+            "backgroundOperationErrorCode":-2147220970,"backgroundOperationErrorMessage":"boom"}"#;
+        let doc = StatusDoc::parse(body).unwrap();
+        assert_eq!(doc.code_and_message(), (Some("-2147220970"), Some("boom")));
+        // `error` and a top-level code come first.
+        let both = br#"{"error":{"code":"E"},"code":"T","backgroundOperationErrorCode":1}"#;
+        let doc = StatusDoc::parse(both).unwrap();
+        assert_eq!(doc.code_and_message(), (Some("E"), None));
+        let top = br#"{"code":"T","backgroundOperationErrorCode":1}"#;
+        let doc = StatusDoc::parse(top).unwrap();
+        assert_eq!(doc.code_and_message(), (Some("T"), None));
     }
 
     #[test]

@@ -54,10 +54,12 @@ impl Target {
         if raw.is_empty() || !is_uri_reference(raw) {
             return None;
         }
-        if let Ok(uri) = raw.parse::<Uri>() {
-            if uri.scheme().is_some() {
-                return Target::from_parsed(uri);
-            }
+        if has_scheme(raw) {
+            // An absolute URI, whole or malformed: never joined to the base. The `url` crate
+            // (WHATWG) would read `https:host/p` as a path under an https base, `http:host/p`
+            // as `http://host/p` and `https:///p` as `https://p/`: guesses, not the server's URL.
+            let uri: Uri = raw.parse().ok()?;
+            return Target::from_parsed(uri);
         }
         let joined = Url::parse(&base.to_string()).ok()?.join(raw).ok()?;
         Target::from_parsed(joined.as_str().parse().ok()?)
@@ -130,6 +132,18 @@ fn is_uri_reference(raw: &str) -> bool {
         b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => true,
         _ => false,
     })
+}
+
+/// Whether the value starts with an RFC 3986 scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" /
+/// "." ) ":"`). A relative reference never does: a colon in its first segment needs a `./`
+/// before it.
+fn has_scheme(raw: &str) -> bool {
+    let Some((scheme, _)) = raw.split_once(':') else {
+        return false;
+    };
+    let mut bytes = scheme.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
 fn is_http(uri: &Uri) -> bool {
@@ -484,6 +498,48 @@ mod tests {
             assert!(Target::resolve(&base(), bad).is_none(), "{bad:?}");
         }
         assert!(Target::resolve(&base(), "/ops/%2F?a=b&c=d;e").is_some());
+    }
+
+    /// Behaviour page, "Header values": a scheme without an authority is malformed, in every
+    /// monitor header, and never resolved as a relative path.
+    #[test]
+    fn a_scheme_without_an_authority_is_malformed() {
+        let graph: Uri = "https://graph.microsoft.com/v1.0/me/drive/items/X/copy"
+            .parse()
+            .unwrap();
+        let good = "https://contoso.sharepoint.com/_api/v2.0/monitor/1";
+        for bad in [
+            "https:contoso.sharepoint.com/m/1",
+            "HTTPS:contoso.sharepoint.com/m/1",
+            "http:contoso.sharepoint.com/m/1",
+            "https:/m/1",
+            "https:///m/1",
+            "https:",
+            "https:?x=1",
+            "https:#f",
+        ] {
+            assert!(Target::resolve(&graph, bad).is_none(), "{bad}");
+            for name in ["location", "azure-asyncoperation", "operation-location"] {
+                let mut headers = HeaderMap::new();
+                headers.append(name, HeaderValue::from_static(bad));
+                assert!(
+                    Target::first_in(&graph, &headers, name).is_none(),
+                    "{name}: {bad}"
+                );
+                // Skipped for a later usable value, never resolved in its place.
+                headers.append(name, HeaderValue::from_static(good));
+                let first = Target::first_in(&graph, &headers, name).map(|t| t.uri);
+                assert_eq!(first, Some(Uri::from_static(good)), "{name}: {bad}");
+            }
+        }
+        // A colon later in a relative path, or after `./`, is no scheme.
+        let t = Target::resolve(&graph, "./m:1").unwrap();
+        assert_eq!(
+            t.uri,
+            "https://graph.microsoft.com/v1.0/me/drive/items/X/m:1"
+        );
+        let t = Target::resolve(&graph, "/v1.0/ops/a:b").unwrap();
+        assert_eq!(t.uri, "https://graph.microsoft.com/v1.0/ops/a:b");
     }
 
     #[test]

@@ -30,10 +30,23 @@ struct Operation<'a> {
     response: Option<&'a RawValue>,
 }
 
-/// A `google.rpc.Status`: its integer `code` is what makes it one.
-#[derive(Deserialize)]
-struct Status {
-    code: i64,
+/// The rpc code of an error that omits it: ProtoJSON leaves out a zero `code`, and Google's
+/// Python client fails such an operation as `UNKNOWN`.
+pub(crate) const UNKNOWN: i64 = 2;
+
+/// The rpc code of an Operation's `error` (a `google.rpc.Status`): `None` for an empty `{}`,
+/// which counts as absent; [`UNKNOWN`] when the object has no `code`. `Err` when it is no
+/// Status at all (not an object, or a `code` that is not an integer).
+fn status_code(raw: &RawValue) -> Result<Option<i64>, ()> {
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(raw.get()).map_err(|_| ())?;
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    match fields.get("code") {
+        None | Some(serde_json::Value::Null) => Ok(Some(UNKNOWN)),
+        Some(code) => code.as_i64().map(Some).ok_or(()),
+    }
 }
 
 /// Only an Any's `@type`.
@@ -55,6 +68,7 @@ enum State {
 struct Recognized<'a> {
     op: Operation<'a>,
     name: Cow<'a, str>,
+    /// The error's rpc code; `None` without an error (or with an empty one).
     error_code: Option<i64>,
 }
 
@@ -74,10 +88,10 @@ fn recognize(bytes: &[u8]) -> Option<Recognized<'_>> {
         return None;
     }
     let error_code = match op.error {
-        Some(raw) => Some(serde_json::from_str::<Status>(raw.get()).ok()?.code),
+        Some(raw) => status_code(raw).ok()?,
         None => None,
     };
-    if op.error.is_some() && op.response.is_some() {
+    if error_code.is_some() && op.response.is_some() {
         return None;
     }
     Some(Recognized {
@@ -110,7 +124,7 @@ fn is_operation_name(name: &str) -> bool {
 fn state(r: &Recognized<'_>) -> State {
     let done =
         r.op.done
-            .unwrap_or(r.op.response.is_some() || r.op.error.is_some());
+            .unwrap_or(r.op.response.is_some() || r.error_code.is_some());
     match (done, r.error_code) {
         (false, _) => State::Running,
         (true, Some(1)) => State::Canceled,

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use http::Uri;
+use http::{StatusCode, Uri};
 use serde::Deserialize;
 
 use super::super::{Facts, Reply, Rules, Verb, Verdict};
@@ -50,6 +50,18 @@ struct Error {
     /// GKE: a `google.rpc.Status`.
     #[serde(default)]
     code: Option<i64>,
+    /// Whatever else the object holds (a Status's `message`, `details`).
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Error {
+    /// GKE's rpc code: an empty `{}` is no error; a Status without `code` (ProtoJSON omits a
+    /// zero) is `UNKNOWN`, as for AIP-151 operations.
+    fn rpc_code(&self) -> Option<i64> {
+        self.code
+            .or_else(|| (!self.rest.is_empty()).then_some(super::aip::UNKNOWN))
+    }
 }
 
 /// Which API the operation is of.
@@ -161,7 +173,7 @@ fn judge(rules: &Rules, facts: &mut Facts, api: Api, op: &Operation<'_>) -> Verd
         return Verdict::Poll;
     }
     let error = op.error.as_ref();
-    let gke_code = error.and_then(|e| e.code).filter(|_| api == Api::Gke);
+    let gke_code = error.and_then(Error::rpc_code).filter(|_| api == Api::Gke);
     if op.http_error_status_code == Some(499) || gke_code == Some(1) {
         return Verdict::fail(ErrorKind::OperationCanceled);
     }
@@ -217,6 +229,24 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
     }
     facts.watch(MonitorKind::GoogleDiscoveryOperation, target, rules);
     judge(rules, facts, api, &op)
+}
+
+/// `httpErrorStatusCode`: the HTTP status the service gives a failed operation, when it is one
+/// (400 to 599; any other number, or a value that is no number, is no status).
+pub(crate) fn http_error_status(body: &[u8]) -> Option<StatusCode> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Failure {
+        /// Any JSON: a wrong type counts as absent.
+        #[serde(default)]
+        http_error_status_code: Option<serde_json::Value>,
+    }
+    let failure: Failure = serde_json::from_slice(body).ok()?;
+    let code = u16::try_from(failure.http_error_status_code?.as_u64()?).ok()?;
+    if !(400..=599).contains(&code) {
+        return None;
+    }
+    StatusCode::from_u16(code).ok()
 }
 
 /// A poll of the operation.

@@ -149,7 +149,8 @@ pub(crate) fn addresses_operation(uri: &Uri) -> bool {
 
 /// A Google error body's code and message: `error.status` (the rpc name, AIP-193), else
 /// `error.errors[0].code` (discovery APIs), else `error.code` (an rpc code in a 2xx
-/// Operation, the HTTP status otherwise); the message likewise.
+/// Operation, the HTTP status otherwise); the message likewise. In a 2xx, a non-empty
+/// `google.rpc.Status` without a `code` (ProtoJSON omits a zero) is `UNKNOWN`.
 pub(crate) fn code_and_message(
     status: StatusCode,
     body: &[u8],
@@ -157,7 +158,7 @@ pub(crate) fn code_and_message(
     #[derive(serde::Deserialize)]
     struct Body<'a> {
         #[serde(borrow, default)]
-        error: Option<Error<'a>>,
+        error: Option<&'a serde_json::value::RawValue>,
         #[serde(default, rename = "httpErrorMessage")]
         http_error_message: Option<String>,
     }
@@ -182,9 +183,20 @@ pub(crate) fn code_and_message(
     let Ok(parsed) = serde_json::from_slice::<Body<'_>>(body) else {
         return (None, None);
     };
-    let Some(error) = parsed.error else {
+    let error = parsed
+        .error
+        .and_then(|raw| serde_json::from_str::<Error<'_>>(raw.get()).ok());
+    let Some(error) = error else {
         return (None, parsed.http_error_message);
     };
+    // A Status that says something but omits its code: no key the code could come from.
+    let unknown = status.is_success()
+        && error.status.is_none()
+        && error.errors.is_none()
+        && parsed.error.is_some_and(|raw| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get())
+                .is_ok_and(|fields| !fields.is_empty())
+        });
     let first = error.errors.as_ref().and_then(|e| e.first());
     let code = error
         .status
@@ -199,7 +211,8 @@ pub(crate) fn code_and_message(
                     c.to_string()
                 }
             })
-        });
+        })
+        .or_else(|| unknown.then(|| rpc_name(aip::UNKNOWN).to_owned()));
     let message = error
         .message
         .as_deref()

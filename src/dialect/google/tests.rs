@@ -88,6 +88,9 @@ fn aip_operations_are_recognized_by_their_exact_shape() {
         r#"{"name":"operations/OP","done":true,"response":{"@type":"t","x":1}}"#,
         r#"{"name":"p/operations/OP","done":true,"error":{"code":5,"message":"gone"}}"#,
         r#"{"name":"projects/P/databases/(default)/operations/OP","response":{}}"#,
+        // ProtoJSON omits a zero code; an empty error is no error, beside a response too.
+        r#"{"name":"p/operations/OP","done":true,"error":{"message":"no code"}}"#,
+        r#"{"name":"p/operations/OP","done":true,"error":{},"response":{"@type":"t"}}"#,
     ] {
         assert!(aip::recognizes(body.as_bytes()), "{body}");
     }
@@ -102,8 +105,12 @@ fn aip_operations_are_recognized_by_their_exact_shape() {
         r#"{"name":"projects/../operations/OP"}"#,
         r#"{"name":"p/operations/OP","done":"true"}"#,
         r#"{"name":"p/operations/OP","metadata":[1]}"#,
-        r#"{"name":"p/operations/OP","done":true,"error":{"message":"no code"}}"#,
+        r#"{"name":"p/operations/OP","done":true,"error":{"code":"5"}}"#,
+        r#"{"name":"p/operations/OP","done":true,"error":{"code":2.5}}"#,
+        r#"{"name":"p/operations/OP","done":true,"error":"failed"}"#,
+        r#"{"name":"p/operations/OP","done":true,"error":[{"code":2}]}"#,
         r#"{"name":"p/operations/OP","error":{"code":2},"response":{}}"#,
+        r#"{"name":"p/operations/OP","error":{"message":"m"},"response":{}}"#,
         r#"{"name":"p/operations/OP","kind":"compute#operation"}"#,
         r#"{"name":"p/operations/OP","name":"p/operations/OTHER"}"#,
         r#"{"name":7}"#,
@@ -248,6 +255,45 @@ fn aip_terminal_table() {
         &op(r#","done":true,"error":{"code":7}"#),
     );
     assert_eq!(kind_of(&verdict), Some(ErrorKind::OperationFailed));
+    // 4, added rows: an error without `code` (ProtoJSON omits a zero) is rpc code 2, UNKNOWN.
+    for body in [
+        op(r#","done":true,"error":{"message":"quota"}"#),
+        op(r#","error":{"message":"quota","details":[]}"#),
+        op(r#","done":true,"error":{"code":null,"message":"quota"}"#),
+    ] {
+        match read(d, &r, &mut f, 200, &body) {
+            Verdict::Fail { kind, detail } => {
+                assert_eq!(kind, ErrorKind::OperationFailed, "{body}");
+                assert_eq!(detail.as_deref(), Some("rpc code 2"), "{body}");
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+        assert_eq!(
+            d.code_and_message(StatusCode::OK, body.as_bytes())
+                .0
+                .as_deref(),
+            Some("UNKNOWN"),
+            "{body}"
+        );
+    }
+    // An empty `{}` error counts as absent: running without `done`, else by `response`.
+    assert!(matches!(
+        read(d, &r, &mut f, 200, &op(r#","error":{}"#)),
+        Verdict::Poll
+    ));
+    for (body, missing) in [
+        (op(r#","done":true,"error":{}"#), true),
+        (op(r#","error":{},"response":{"@type":"t.I"}"#), false),
+    ] {
+        let (r, mut f) = started_aip();
+        let verdict = read(d, &r, &mut f, 200, &body);
+        assert!(
+            matches!(verdict, Verdict::Result { .. }),
+            "{body}: {verdict:?}"
+        );
+        assert_eq!(f.op().result_missing, missing, "{body}");
+        assert_eq!(d.code_and_message(StatusCode::OK, body.as_bytes()).0, None);
+    }
     // 5. Success with a response, done true or absent (Firestore).
     for body in [
         op(r#","done":true,"response":{"@type":"type.googleapis.com/x.Instance","state":"READY"}"#),
@@ -356,6 +402,32 @@ fn google_error_codes_and_retry_delays() {
     ] {
         assert_eq!(retry_delay(bad), None);
     }
+}
+
+#[test]
+fn discovery_http_error_status_is_an_http_error_status_or_none() {
+    let body = |value: &str| format!(r#"{{"status":"DONE","httpErrorStatusCode":{value}}}"#);
+    for (value, want) in [
+        ("403", Some(403)),
+        ("400", Some(400)),
+        ("499", Some(499)),
+        ("599", Some(599)),
+        ("399", None),
+        ("200", None),
+        ("600", None),
+        ("0", None),
+        ("-403", None),
+        ("70403", None),
+        ("4294967699", None),
+        ("403.5", None),
+        (r#""403""#, None),
+        ("null", None),
+    ] {
+        let got = discovery::http_error_status(body(value).as_bytes()).map(|s| s.as_u16());
+        assert_eq!(got, want, "{value}");
+    }
+    assert_eq!(discovery::http_error_status(br#"{"status":"DONE"}"#), None);
+    assert_eq!(discovery::http_error_status(b"not json"), None);
 }
 
 // ---- §3 discovery operations ----
@@ -518,6 +590,43 @@ fn discovery_terminal_table() {
     let mut f = started(GKE, GKE_RUNNING, &r);
     let verdict = read(d, &r, &mut f, 200, &gke(r#""status":3,"error":{"code":9}"#));
     assert_eq!(kind_of(&verdict), Some(ErrorKind::OperationFailed));
+    // GKE's error is a google.rpc.Status, read as AIP-151's: without `code` it is UNKNOWN.
+    let no_code = gke(r#""status":"DONE","error":{"message":"node pool failed"}"#);
+    let mut f = started(GKE, GKE_RUNNING, &r);
+    let verdict = read(d, &r, &mut f, 200, &no_code);
+    assert_eq!(kind_of(&verdict), Some(ErrorKind::OperationFailed));
+    assert_eq!(
+        d.code_and_message(StatusCode::OK, no_code.as_bytes()),
+        (Some("UNKNOWN".into()), Some("node pool failed".into()))
+    );
+    // Compute's error holds `errors[]`: its code is the first one's, never an invented UNKNOWN.
+    let compute_failed = compute(
+        r#""status":"DONE","error":{"errors":[{"message":"m"}]},"httpErrorStatusCode":400"#,
+    );
+    let mut f = started(COMPUTE, COMPUTE_RUNNING, &r);
+    let verdict = read(d, &r, &mut f, 200, &compute_failed);
+    assert_eq!(kind_of(&verdict), Some(ErrorKind::OperationFailed));
+    assert_eq!(
+        d.code_and_message(StatusCode::OK, compute_failed.as_bytes()),
+        (None, Some("m".into()))
+    );
+    // An empty `{}` error is no error, for GKE and Compute alike.
+    for (orig, running, body) in [
+        (GKE, GKE_RUNNING, gke(r#""status":"DONE","error":{}"#)),
+        (
+            COMPUTE,
+            COMPUTE_RUNNING,
+            compute(r#""status":"DONE","error":{}"#),
+        ),
+    ] {
+        let mut f = started(orig, running, &r);
+        let verdict = read(d, &r, &mut f, 200, &body);
+        assert!(
+            matches!(verdict, Verdict::Result { status: None }),
+            "{body}: {verdict:?}"
+        );
+        assert_eq!(d.code_and_message(StatusCode::OK, body.as_bytes()).0, None);
+    }
     // 4. Done otherwise (warnings are no failure): the DONE body is the result.
     let mut f = started(COMPUTE, COMPUTE_RUNNING, &r);
     let body = compute(r#""status":"DONE","warnings":[{"code":"X"}],"progress":100"#);
