@@ -6,8 +6,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Uri};
 
-use crate::dialect::google::discovery::http_error_status;
-use crate::info::LroDialect;
 use crate::resume::ResumeToken;
 use crate::wire::redact::{redact, Redacted};
 
@@ -123,6 +121,7 @@ struct Inner {
     polls: u32,
     elapsed: Duration,
     status: Option<StatusCode>,
+    service_status: Option<StatusCode>,
     headers: HeaderMap,
     body: Bytes,
     resume: Option<ResumeToken>,
@@ -144,6 +143,7 @@ impl LroError {
                 polls: 0,
                 elapsed: Duration::ZERO,
                 status: None,
+                service_status: None,
                 headers: HeaderMap::new(),
                 body: Bytes::new(),
                 resume: None,
@@ -155,6 +155,12 @@ impl LroError {
     pub(crate) fn with_service_error(mut self, code: Option<&str>, message: Option<&str>) -> Self {
         self.inner.code = code.map(str::to_owned);
         self.inner.message = message.map(str::to_owned);
+        self
+    }
+
+    /// The failure's own HTTP status, where the dialect names one apart from the response.
+    pub(crate) fn with_service_status(mut self, status: Option<StatusCode>) -> Self {
+        self.inner.service_status = status;
         self
     }
 
@@ -318,19 +324,7 @@ impl LroError {
     /// # }
     /// ```
     pub fn service_status(&self) -> Option<StatusCode> {
-        let i = &self.inner;
-        if !matches!(
-            i.kind,
-            ErrorKind::OperationFailed | ErrorKind::OperationCanceled
-        ) {
-            return None;
-        }
-        // Every error of an operation carries its resume token, and the token its dialect;
-        // the body is the response that ended the operation.
-        match i.resume.as_ref()?.dialect() {
-            LroDialect::GoogleDiscovery => http_error_status(&i.body),
-            _ => None,
-        }
+        self.inner.service_status
     }
 
     /// The headers of the last response (empty when there was none).

@@ -232,6 +232,15 @@ impl Dialect {
         }
     }
 
+    /// The HTTP status the service gives an operation's failure apart from the response
+    /// (Compute's `httpErrorStatusCode`).
+    pub(crate) fn service_status(self, body: &[u8]) -> Option<StatusCode> {
+        match self {
+            Dialect::GoogleDiscovery => google::discovery::http_error_status(body),
+            _ => None,
+        }
+    }
+
     /// Whether the dialect admits `uri`, off the original origin and the allow-list, as a
     /// host of its own, and with credentials or not: Graph's drive monitors (never),
     /// Fabric's cluster hosts when told to follow its `Location`s (with).

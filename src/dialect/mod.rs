@@ -175,6 +175,12 @@ pub(crate) fn may_hold_json(headers: &http::HeaderMap) -> bool {
             .is_some_and(|end| end.eq_ignore_ascii_case("+json"))
 }
 
+/// The redirects that complete an operation (behaviour, "Redirects from a status endpoint"):
+/// 301, 302, 303, 307 and 308. 300 (a choice), 304 (a cache answer) and 305 are none.
+pub(crate) fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
 /// Statuses worth the same request again after a wait.
 pub(crate) fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)

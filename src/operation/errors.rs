@@ -106,8 +106,13 @@ impl Operation {
         let bytes = body.bytes();
         let dialect = self.dialect.unwrap_or(Dialect::Azure);
         let (code, message) = dialect.code_and_message(head.status, bytes);
+        let ended = matches!(
+            kind,
+            ErrorKind::OperationFailed | ErrorKind::OperationCanceled
+        );
         self.error(kind, now)
             .with_service_error(code.as_deref(), message.as_deref())
+            .with_service_status(ended.then(|| dialect.service_status(bytes)).flatten())
             .with_response(
                 head.status,
                 head.headers.clone(),

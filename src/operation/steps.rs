@@ -107,9 +107,10 @@ impl Operation {
                     return Next::Fail(e);
                 }
                 // A redirect's target may carry its credential in its query (dialects §1.5).
-                self.final_bare |= reply.head.status.is_redirection();
+                let redirect = crate::dialect::is_redirect(reply.head.status);
+                self.final_bare |= redirect;
                 // A redirect's Retry-After is the least wait before its GET (RFC 9110 §10.2.3).
-                let delay = if reply.head.status.is_redirection() {
+                let delay = if redirect {
                     retry_after::hint(&reply.head.headers, reply.wall)
                         .map_or(Duration::ZERO, |hint| hint.min(self.config.max_interval))
                 } else {

@@ -321,3 +321,34 @@ fn graph_drive_monitors_never_get_credentials_and_the_copied_item_does() {
     let marker = item.extensions().get::<crate::LroPoll>().unwrap();
     assert!(marker.credentials_allowed() && marker.same_origin() && marker.final_get());
 }
+
+#[test]
+fn only_the_five_redirects_complete_a_location_poll() {
+    let target = "https://management.azure.com/results/1";
+    for status in [301, 302, 303, 307, 308] {
+        let mut h = start_with("POST", Config::default(), None);
+        let next = h.feed(
+            202,
+            &[("location", "https://management.azure.com/ops/1")],
+            "",
+        );
+        assert!(matches!(next, Next::Get { .. }), "{next:?}");
+        let next = h.feed(status, &[("location", target)], "");
+        assert!(matches!(next, Next::Get { .. }), "{status}: {next:?}");
+        assert_eq!(h.op.request::<()>().uri().to_string(), target, "{status}");
+    }
+    for status in [300, 304, 305] {
+        let mut h = start_with("POST", Config::default(), None);
+        let next = h.feed(
+            202,
+            &[("location", "https://management.azure.com/ops/1")],
+            "",
+        );
+        assert!(matches!(next, Next::Get { .. }), "{next:?}");
+        let next = h.feed(status, &[("location", target)], "");
+        assert!(
+            matches!(next, Next::Fail(_)),
+            "{status} completed: {next:?}"
+        );
+    }
+}

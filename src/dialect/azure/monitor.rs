@@ -88,7 +88,7 @@ fn location(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
         }
         return Verdict::Poll;
     }
-    if status.is_redirection() {
+    if crate::dialect::is_redirect(status) {
         // Dialects §7: a redirect from the status endpoint is its completion; the result is a
         // GET of its target (through the origin rule, after its Retry-After).
         return match Target::first_in(&facts.target.uri, &head.headers, http::header::LOCATION) {
