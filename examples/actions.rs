@@ -262,7 +262,7 @@ mod tests {
             .unwrap()
             .clone();
         let text = token.to_string();
-        assert!(text.contains(r#""custom_dialect":"actions""#), "{text}");
+        assert!(text.contains(r#""custom":{"name":"actions""#), "{text}");
         let fresh = LroLayer::builder().with_dialect(Actions).build().unwrap();
         let origin: Uri = base.parse().unwrap();
         let resumed = tower::Layer::layer(&fresh, http)

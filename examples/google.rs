@@ -132,7 +132,7 @@ async fn run(
             info.operation_name().unwrap_or("-"),
             info.matched_by(),
             info.polls(),
-            info.response_type().unwrap_or("-"),
+            info.google().and_then(|g| g.response_type()).unwrap_or("-"),
         ),
         None => println!("(no long-running operation: the response passed through)"),
     }

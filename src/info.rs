@@ -189,34 +189,9 @@ pub struct LroInfo {
     pub(crate) initial: Option<Initial>,
     pub(crate) dialect: LroDialect,
     pub(crate) matched_by: &'static str,
-    pub(crate) operation: OperationFacts,
-}
-
-/// What an operation's own documents said of it (Google's dialects).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct OperationFacts {
-    /// The operation's name or id.
-    pub(crate) name: Option<String>,
-    pub(crate) metadata_type: Option<String>,
-    pub(crate) response_type: Option<String>,
-    /// Done with neither `response` nor `error`.
-    pub(crate) result_missing: bool,
-    pub(crate) target_link: Option<String>,
-    /// A user dialect's state, and the wait its body asked for.
-    pub(crate) custom_state: Option<String>,
-    pub(crate) custom_hint: Option<Duration>,
-}
-
-impl OperationFacts {
-    pub(crate) const EMPTY: OperationFacts = OperationFacts {
-        name: None,
-        metadata_type: None,
-        response_type: None,
-        result_missing: false,
-        target_link: None,
-        custom_state: None,
-        custom_hint: None,
-    };
+    /// The operation's own name or id (Google's name, Fabric's id).
+    pub(crate) operation_name: Option<String>,
+    pub(crate) google: Option<Box<crate::dialect::GoogleOperation>>,
 }
 
 /// The status and headers of the response that started an operation, shared, not copied, by
@@ -397,50 +372,26 @@ impl LroInfo {
         self.matched_by
     }
 
-    /// The operation's name (Google: the Operation's `name`, an id for discovery operations).
+    /// The operation's own name or id: a Google Operation's `name`, a Fabric operation id.
     ///
     /// ```
     /// # fn f(i: &tower_lro::LroInfo) { let _n: Option<&str> = i.operation_name(); }
     /// ```
     pub fn operation_name(&self) -> Option<&str> {
-        self.operation.name.as_deref()
+        self.operation_name.as_deref()
     }
 
-    /// The `@type` of a Google Operation's `metadata`.
+    /// What a Google operation's documents said of it (its types, target link), when a Google
+    /// dialect resolved it.
     ///
     /// ```
-    /// # fn f(i: &tower_lro::LroInfo) { let _t: Option<&str> = i.metadata_type(); }
+    /// # fn f(i: &tower_lro::LroInfo) {
+    /// let response_type = i.google().and_then(|g| g.response_type());
+    /// # let _ = response_type;
+    /// # }
     /// ```
-    pub fn metadata_type(&self) -> Option<&str> {
-        self.operation.metadata_type.as_deref()
-    }
-
-    /// The `@type` of a Google Operation's `response`.
-    ///
-    /// ```
-    /// # fn f(i: &tower_lro::LroInfo) { let _t: Option<&str> = i.response_type(); }
-    /// ```
-    pub fn response_type(&self) -> Option<&str> {
-        self.operation.response_type.as_deref()
-    }
-
-    /// True when a Google Operation ended done with neither `response` nor `error` (some
-    /// services provide no result: GET the resource if you need it).
-    ///
-    /// ```
-    /// # fn f(i: &tower_lro::LroInfo) { let _m: bool = i.result_missing(); }
-    /// ```
-    pub fn result_missing(&self) -> bool {
-        self.operation.result_missing
-    }
-
-    /// A discovery-style operation's `targetLink`: the resource it acted on.
-    ///
-    /// ```
-    /// # fn f(i: &tower_lro::LroInfo) { let _t: Option<&str> = i.target_link(); }
-    /// ```
-    pub fn target_link(&self) -> Option<&str> {
-        self.operation.target_link.as_deref()
+    pub fn google(&self) -> Option<&crate::dialect::GoogleOperation> {
+        self.google.as_deref()
     }
 
     /// The URL of the final GET, when one was made.

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::dialect::state::DialectState;
 use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::redact::redact_raw;
@@ -46,19 +47,14 @@ pub struct ResumeToken {
     pub(crate) polls: u32,
     pub(crate) origin_form: bool,
     pub(crate) dialect: LroDialect,
-    /// The operation's name, which every poll answer must repeat (Google AIP-151).
-    pub(crate) operation_name: Option<String>,
-    /// Polls are POSTs (Compute's `…/wait`): honoured only where the layer turns
-    /// `compute_wait` on.
-    pub(crate) poll_post: bool,
     /// What the rest of the operation needs, whole: a resumed run resolves as the
     /// uninterrupted one would.
     pub(crate) state: TokenState,
 }
 
-/// The part of a token that only some dialects or paths fill in. Everything here is data
-/// from outside on resume: it is checked against the token's dialect and the layer.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// The part of a token beside its URLs. Everything here is data from outside on resume: it
+/// is checked against the token's dialect and the layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TokenState {
     /// The wait due before the next request (the last hint, or the schedule's step).
     pub(crate) wait_ms: u64,
@@ -66,262 +62,20 @@ pub(crate) struct TokenState {
     pub(crate) schedule_step: u32,
     /// `location` holds a value that was no usable URL (an error if a rule needs it).
     pub(crate) location_unusable: bool,
-    /// A response that may become the result (Graph's first response, Fabric's state).
-    /// It can hold secrets (a reset password): never shown.
-    pub(crate) kept: Option<Box<(http::HeaderMap, bytes::Bytes)>>,
-    pub(crate) metadata_type: Option<String>,
-    pub(crate) response_type: Option<String>,
-    pub(crate) result_missing: bool,
-    pub(crate) target_link: Option<String>,
-    /// A Dataverse background operation (OData).
-    pub(crate) dataverse: bool,
     /// The per-request (or layer) `final_state_via` the operation started with.
     pub(crate) final_state_via: Option<crate::FinalStateVia>,
     /// The per-request (or layer) `inline_result` the operation started with.
     pub(crate) inline_result: bool,
     /// The last status word, for `LroInfo` and progress.
     pub(crate) status: Option<String>,
-    /// A user's dialect: its name and its state.
-    pub(crate) custom_dialect: Option<String>,
-    pub(crate) custom_state: Option<String>,
-}
-
-/// The token format this build writes. Version 1 tokens (no `state`) are still read.
-#[cfg(feature = "serde")]
-const FORMAT_VERSION: u32 = 2;
-
-/// The serialized form: the token's fields and the format version.
-#[cfg(feature = "serde")]
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Wire {
-    version: u32,
-    method: String,
-    original_uri: String,
-    monitor: MonitorKind,
-    url: String,
-    location: Option<String>,
-    final_get: bool,
-    polls: u32,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    origin_form: bool,
-    #[serde(default = "azure")]
-    dialect: LroDialect,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    operation_name: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    poll_post: bool,
-    #[serde(default, skip_serializing_if = "WireState::is_empty")]
-    state: WireState,
-}
-
-/// [`TokenState`] as JSON: absent members are their defaults.
-#[cfg(feature = "serde")]
-#[derive(Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireState {
-    #[serde(default, skip_serializing_if = "is_zero")]
-    wait_ms: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    schedule_step: u32,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    location_unusable: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kept: Option<WireKept>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    metadata_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    response_type: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    result_missing: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    target_link: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    dataverse: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    final_state_via: Option<crate::FinalStateVia>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    inline_result: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    custom_dialect: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    custom_state: Option<String>,
+    /// The dialect's own facts, whole (they may hold the caller's result: never shown).
+    pub(crate) dialect: DialectState,
 }
 
 #[cfg(feature = "serde")]
-fn is_zero<N: Default + PartialEq>(n: &N) -> bool {
-    *n == N::default()
-}
-
+mod wire;
 #[cfg(feature = "serde")]
-impl WireState {
-    fn is_empty(&self) -> bool {
-        *self == WireState::default()
-    }
-}
-
-/// Bytes as JSON: text when they are UTF-8 (bodies and headers almost always are), else an
-/// array of numbers; either way nothing is lost.
-#[cfg(feature = "serde")]
-#[derive(PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-enum WireBytes {
-    Text(String),
-    Raw(Vec<u8>),
-}
-
-#[cfg(feature = "serde")]
-impl WireBytes {
-    fn of(bytes: &[u8]) -> WireBytes {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => WireBytes::Text(text.to_owned()),
-            Err(_) => WireBytes::Raw(bytes.to_vec()),
-        }
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        match self {
-            WireBytes::Text(text) => text.into_bytes(),
-            WireBytes::Raw(raw) => raw,
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-#[derive(PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireKept {
-    headers: Vec<(String, WireBytes)>,
-    body: WireBytes,
-}
-
-#[cfg(feature = "serde")]
-impl TryFrom<WireKept> for (http::HeaderMap, bytes::Bytes) {
-    type Error = String;
-
-    fn try_from(k: WireKept) -> Result<Self, String> {
-        let mut headers = http::HeaderMap::with_capacity(k.headers.len());
-        for (name, value) in k.headers {
-            let name = http::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| "resume token: a kept header name is invalid".to_owned())?;
-            let value = http::HeaderValue::from_bytes(&value.into_bytes())
-                .map_err(|_| format!("resume token: kept header {name} has an invalid value"))?;
-            headers.append(name, value);
-        }
-        Ok((headers, bytes::Bytes::from(k.body.into_bytes())))
-    }
-}
-
-#[cfg(feature = "serde")]
-impl From<TokenState> for WireState {
-    fn from(s: TokenState) -> WireState {
-        WireState {
-            wait_ms: s.wait_ms,
-            schedule_step: s.schedule_step,
-            location_unusable: s.location_unusable,
-            kept: s.kept.map(|kept| WireKept {
-                headers: kept
-                    .0
-                    .iter()
-                    .map(|(n, v)| (n.as_str().to_owned(), WireBytes::of(v.as_bytes())))
-                    .collect(),
-                body: WireBytes::of(&kept.1),
-            }),
-            metadata_type: s.metadata_type,
-            response_type: s.response_type,
-            result_missing: s.result_missing,
-            target_link: s.target_link,
-            dataverse: s.dataverse,
-            final_state_via: s.final_state_via,
-            inline_result: s.inline_result,
-            status: s.status,
-            custom_dialect: s.custom_dialect,
-            custom_state: s.custom_state,
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-impl TryFrom<WireState> for TokenState {
-    type Error = String;
-
-    fn try_from(w: WireState) -> Result<Self, String> {
-        Ok(TokenState {
-            wait_ms: w.wait_ms,
-            schedule_step: w.schedule_step,
-            location_unusable: w.location_unusable,
-            kept: match w.kept {
-                Some(kept) => Some(Box::new(kept.try_into()?)),
-                None => None,
-            },
-            metadata_type: w.metadata_type,
-            response_type: w.response_type,
-            result_missing: w.result_missing,
-            target_link: w.target_link,
-            dataverse: w.dataverse,
-            final_state_via: w.final_state_via,
-            inline_result: w.inline_result,
-            status: w.status,
-            custom_dialect: w.custom_dialect,
-            custom_state: w.custom_state,
-        })
-    }
-}
-
-#[cfg(feature = "serde")]
-fn azure() -> LroDialect {
-    LroDialect::Azure
-}
-
-#[cfg(feature = "serde")]
-impl TryFrom<Wire> for ResumeToken {
-    type Error = String;
-
-    fn try_from(w: Wire) -> Result<Self, String> {
-        if w.version != FORMAT_VERSION && !(w.version == 1 && w.state.is_empty()) {
-            return Err(format!(
-                "resume token format version {} is not supported (this build reads version {FORMAT_VERSION})",
-                w.version
-            ));
-        }
-        Ok(ResumeToken {
-            method: w.method,
-            original_uri: w.original_uri,
-            monitor: w.monitor,
-            url: w.url,
-            location: w.location,
-            final_get: w.final_get,
-            polls: w.polls,
-            origin_form: w.origin_form,
-            dialect: w.dialect,
-            operation_name: w.operation_name,
-            poll_post: w.poll_post,
-            state: w.state.try_into()?,
-        })
-    }
-}
-
-#[cfg(feature = "serde")]
-impl From<ResumeToken> for Wire {
-    fn from(t: ResumeToken) -> Wire {
-        Wire {
-            version: FORMAT_VERSION,
-            method: t.method,
-            original_uri: t.original_uri,
-            monitor: t.monitor,
-            url: t.url,
-            location: t.location,
-            final_get: t.final_get,
-            polls: t.polls,
-            origin_form: t.origin_form,
-            dialect: t.dialect,
-            operation_name: t.operation_name,
-            poll_post: t.poll_post,
-            state: t.state.into(),
-        }
-    }
-}
+use wire::Wire;
 
 impl fmt::Debug for ResumeToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -335,16 +89,12 @@ impl fmt::Debug for ResumeToken {
             .field("polls", &self.polls)
             .field("origin_form", &self.origin_form)
             .field("dialect", &self.dialect)
-            .field("operation_name", &self.operation_name)
-            .field("poll_post", &self.poll_post)
+            .field("operation_name", &self.operation_name())
+            .field("poll_post", &self.polls_by_post())
             .field("wait_ms", &self.state.wait_ms)
             .field("status", &self.state.status)
-            .field("custom_dialect", &self.state.custom_dialect)
-            // A kept response may be the caller's result (a reset password): its size only.
-            .field(
-                "kept_body_len",
-                &self.state.kept.as_ref().map(|k| k.1.len()),
-            )
+            // A kept response may be the caller's result (a reset password): never shown.
+            .field("dialect_state", &self.state.dialect)
             .finish_non_exhaustive()
     }
 }
@@ -429,7 +179,7 @@ impl ResumeToken {
     /// # fn f(t: &tower_lro::ResumeToken) { let _n: Option<&str> = t.operation_name(); }
     /// ```
     pub fn operation_name(&self) -> Option<&str> {
-        self.operation_name.as_deref()
+        self.state.dialect.name()
     }
 
     /// True when polls are `POST`s (Compute's `…/wait`, opt-in).
@@ -438,7 +188,7 @@ impl ResumeToken {
     /// # fn f(t: &tower_lro::ResumeToken) { let _p: bool = t.polls_by_post(); }
     /// ```
     pub fn polls_by_post(&self) -> bool {
-        self.poll_post
+        self.state.dialect.google().is_some_and(|g| g.poll_post)
     }
 
     /// The wait due before the next request: the last `Retry-After` (or the schedule's step)

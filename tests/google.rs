@@ -73,7 +73,7 @@ async fn aip_spanner_create_instance_resolves_to_the_done_operation() {
     assert_eq!(info.operation_name(), Some(SPANNER_OP));
     assert_eq!(info.polls(), 2);
     assert_eq!(
-        info.response_type(),
+        info.google().and_then(|g| g.response_type()),
         Some("type.googleapis.com/google.spanner.admin.instance.v1.Instance")
     );
     let body = json_body(response).await;
@@ -174,7 +174,12 @@ async fn compute_polls_its_self_link_on_the_original_host() {
     let info = info_of(&response);
     assert_eq!(info.dialect(), LroDialect::GoogleDiscovery);
     assert_eq!(info.matched_by(), "compute#operation body");
-    assert!(info.target_link().unwrap().ends_with("/addresses/A"));
+    assert!(info
+        .google()
+        .unwrap()
+        .target_link()
+        .unwrap()
+        .ends_with("/addresses/A"));
     assert_eq!(json_body(response).await["status"], "DONE");
     assert!(server
         .hits()
@@ -282,7 +287,6 @@ async fn google_default_schedule_doubles_to_sixty_seconds() {
     waits.push((tokio::time::Instant::now() - last).as_secs());
     assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
     let response = call.await.unwrap().unwrap();
-    assert!(tower_lro::LroInfo::result_missing(
-        response.extensions().get().unwrap()
-    ));
+    let info: &tower_lro::LroInfo = response.extensions().get().unwrap();
+    assert!(info.google().unwrap().result_missing());
 }

@@ -155,7 +155,7 @@ impl Dialect {
                 }
                 Dialect::Graph => continue,
                 Dialect::OData
-                    if (odata::applies(facts, head) || (forced && facts.respond_async))
+                    if (odata::applies(facts, head) || (forced && facts.asks_async))
                         && free(facts) =>
                 {
                     odata::start(rules, facts, reply)
@@ -275,7 +275,7 @@ impl Dialect {
         match self {
             Dialect::Azure | Dialect::Graph | Dialect::Fabric | Dialect::OData => None,
             Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::retry_delay(body),
-            Dialect::Custom(_) => facts.op_mut().custom_hint.take(),
+            Dialect::Custom(_) => facts.state.custom_mut().hint.take(),
         }
     }
 
@@ -293,6 +293,16 @@ impl Dialect {
                 .and_then(|d| d.0.schedule())
                 .unwrap_or_default(),
         }
+    }
+
+    /// The final GET's 2xx is the result as `200` (Graph, Fabric), not with its own status.
+    pub(crate) fn final_as_ok(self) -> bool {
+        matches!(self, Dialect::Graph | Dialect::Fabric)
+    }
+
+    /// A header of the result that is the monitor's own (OData's `AsyncResult`): dropped.
+    pub(crate) fn monitor_header(self) -> Option<http::HeaderName> {
+        (self == Dialect::OData).then_some(odata::ASYNC_RESULT)
     }
 
     /// Changes a dialect makes to the headers its polls carry.

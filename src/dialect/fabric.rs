@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode, Uri};
+use http::{StatusCode, Uri};
 use serde::Deserialize;
 
+use super::state::Kept;
 use super::{Facts, Reply, Rules, Verdict};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
@@ -99,7 +100,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         return Verdict::PassThrough;
     };
     facts.matched_by = "202 + x-ms-operation-id from Microsoft Fabric";
-    facts.op_mut().name = Some(id.to_owned());
+    facts.state.fabric_mut().id = id.to_owned();
     let orig = facts.orig.uri.clone();
     let location = headers
         .get(http::header::LOCATION)
@@ -113,7 +114,6 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         return Verdict::fail_because(ErrorKind::InvalidPollingUrl, "no version segment");
     };
     facts.watch(MonitorKind::FabricOperation, target, rules);
-    facts.final_as_ok = true;
     Verdict::Poll
 }
 
@@ -167,7 +167,7 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
 fn succeeded(rules: &Rules, facts: &mut Facts, reply: Reply<'_>, bytes: &[u8]) -> Verdict {
     let polled = facts.target.uri.clone();
     let orig = facts.orig.uri.clone();
-    let id = facts.op().name.clone().unwrap_or_default();
+    let id = facts.state.fabric_mut().id.clone();
     let as_ok = (reply.head.status != StatusCode::OK).then_some(StatusCode::OK);
     if !reply.head.headers.contains_key(http::header::LOCATION) {
         return Verdict::Result { status: as_ok };
@@ -175,10 +175,10 @@ fn succeeded(rules: &Rules, facts: &mut Facts, reply: Reply<'_>, bytes: &[u8]) -
     match operation_url(&orig, &polled, &id, "/result") {
         Some(result) => {
             // Kept for `OperationHasNoResult`: then the state is the result.
-            facts.kept = Some(Box::new((
-                reply.head.headers.clone(),
-                Bytes::copy_from_slice(bytes),
-            )));
+            facts.state.fabric_mut().succeeded = Some(Kept {
+                headers: reply.head.headers.clone(),
+                body: Bytes::copy_from_slice(bytes),
+            });
             Verdict::Fetch(facts.for_request(result, rules))
         }
         None => Verdict::Result { status: as_ok },
@@ -191,7 +191,7 @@ pub(crate) fn final_error(facts: &mut Facts, body: &[u8]) -> Option<Verdict> {
     if code.as_deref() != Some("OperationHasNoResult") {
         return None;
     }
-    let (headers, body): (HeaderMap, Bytes) = *facts.kept.take()?;
+    let Kept { headers, body } = facts.state.fabric_mut().succeeded.take()?;
     Some(Verdict::Synthesized {
         status: StatusCode::OK,
         headers,

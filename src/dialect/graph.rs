@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{StatusCode, Uri};
 use serde::Deserialize;
 
+use super::state::Kept;
 use super::{Facts, Reply, Rules, Seen, Verdict};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
@@ -119,7 +120,10 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
             // Kept with its own headers but the monitor's Location: it may be the result.
             let mut headers = reply.head.headers.clone();
             headers.remove(http::header::LOCATION);
-            facts.kept = Some(Box::new((headers, Bytes::copy_from_slice(body))));
+            facts.state.graph_mut().first = Some(Box::new(Kept {
+                headers,
+                body: Bytes::copy_from_slice(body),
+            }));
         }
     }
     let raw = reply
@@ -133,7 +137,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         return Verdict::fail_because(ErrorKind::InvalidPollingUrl, "unusable Location");
     };
     facts.watch(MonitorKind::GraphMonitor, target, rules);
-    facts.final_as_ok = true;
+    facts.state.graph_mut();
     Verdict::Poll
 }
 
@@ -212,8 +216,8 @@ fn done(rules: &Rules, facts: &mut Facts, monitor: Option<&Monitor>, reply: Repl
     if let Some(target) = resource {
         return Verdict::Fetch(facts.for_request(target, rules));
     }
-    if let Some(kept) = facts.kept.take() {
-        let (headers, body) = *kept;
+    if let Some(kept) = facts.state.graph_mut().first.take() {
+        let Kept { headers, body } = *kept;
         return Verdict::Synthesized {
             status: StatusCode::OK,
             headers,

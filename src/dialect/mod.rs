@@ -35,6 +35,7 @@ pub(crate) mod fabric;
 pub(crate) mod google;
 pub(crate) mod graph;
 pub(crate) mod odata;
+pub(crate) mod state;
 pub(crate) mod user;
 
 use std::borrow::Cow;
@@ -46,8 +47,8 @@ use http::{response, Method, StatusCode, Uri};
 use tokio::time::Instant;
 
 use crate::error::ErrorKind;
+use crate::info::MonitorKind;
 use crate::info::{DialectSet, LroDialect};
-use crate::info::{MonitorKind, OperationFacts};
 use crate::options::FinalStateVia;
 use crate::wire::status::StatusDoc;
 use crate::wire::url::Target;
@@ -56,6 +57,8 @@ pub use custom::{Claim, Dialect, Exchange, Step};
 use fabric::FabricRules;
 use google::GoogleRules;
 use graph::GraphRules;
+use state::DialectState;
+pub use state::GoogleOperation;
 
 /// The wall clock, read only for an HTTP-date `Retry-After`.
 pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;
@@ -248,21 +251,10 @@ pub(crate) struct Facts {
     pub(crate) gone_on_404: bool,
     /// What chose the dialect, for `LroInfo`.
     pub(crate) matched_by: &'static str,
-    // Boxed and made on first write: only some dialects name their operation.
-    operation: Option<Box<OperationFacts>>,
-    /// Polls are `POST`s (Compute's `…/wait`), not `GET`s.
-    pub(crate) poll_post: bool,
-    /// The final GET's 2xx is the result as `200` (Graph), not with its own status.
-    pub(crate) final_as_ok: bool,
-    /// A response that may become the result: Fabric's succeeded state (if its `/result` has
-    /// none), Graph's first response (if its monitor names no resource).
-    pub(crate) kept: Option<Box<(http::HeaderMap, Bytes)>>,
-    /// The request asked `Prefer: respond-async` (OData).
-    pub(crate) respond_async: bool,
-    /// A Dataverse background operation (OData).
-    pub(crate) dataverse: bool,
-    /// The result's `AsyncResult` header is the monitor's, not the operation's: dropped.
-    pub(crate) strip_async_result: bool,
+    /// The request asked `Prefer: respond-async` (what OData's rules key on).
+    pub(crate) asks_async: bool,
+    /// The dialect's own facts, whole.
+    pub(crate) state: DialectState,
 }
 
 impl Facts {
@@ -278,24 +270,9 @@ impl Facts {
             percent_complete: None,
             gone_on_404: false,
             matched_by: "",
-            operation: None,
-            poll_post: false,
-            final_as_ok: false,
-            kept: None,
-            respond_async: false,
-            dataverse: false,
-            strip_async_result: false,
+            asks_async: false,
+            state: DialectState::None,
         }
-    }
-
-    /// What the operation's own record says (its name, types, target link).
-    pub(crate) fn op(&self) -> &OperationFacts {
-        static NONE: OperationFacts = OperationFacts::EMPTY;
-        self.operation.as_deref().unwrap_or(&NONE)
-    }
-
-    pub(crate) fn op_mut(&mut self) -> &mut OperationFacts {
-        self.operation.get_or_insert_with(Box::default)
     }
 
     /// Remembers what a status body said, for progress and the extension; the word is copied

@@ -31,9 +31,7 @@ pub(crate) fn asks_async(headers: &HeaderMap) -> bool {
 
 /// Whether the first response starts an OData operation (§6a).
 pub(crate) fn applies(facts: &Facts, head: &http::response::Parts) -> bool {
-    facts.respond_async
-        && head.status == StatusCode::ACCEPTED
-        && head.headers.contains_key(LOCATION)
+    facts.asks_async && head.status == StatusCode::ACCEPTED && head.headers.contains_key(LOCATION)
 }
 
 /// Polls ask for the `AsyncResult` form and never repeat the preference (§6b).
@@ -61,8 +59,9 @@ pub(crate) fn edit_poll_headers(headers: &mut HeaderMap) {
 /// The first response: poll its monitor.
 pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
     let headers = &reply.head.headers;
-    facts.dataverse = headers.contains_key(DATAVERSE_ID);
-    facts.matched_by = if facts.dataverse {
+    let dataverse = headers.contains_key(DATAVERSE_ID);
+    facts.state.odata_mut().dataverse = dataverse;
+    facts.matched_by = if dataverse {
         "Prefer: respond-async, 202 + Location (Dataverse background operation)"
     } else {
         "Prefer: respond-async, 202 + Location"
@@ -72,7 +71,6 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         return Verdict::fail_because(ErrorKind::InvalidPollingUrl, "unusable Location");
     };
     facts.watch(MonitorKind::ODataMonitor, target, rules);
-    facts.strip_async_result = true;
     Verdict::Poll
 }
 
@@ -119,7 +117,8 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
                 .to_ascii_lowercase()
                 .starts_with("application/http")
         });
-    if !is_http && !facts.dataverse {
+    let dataverse = facts.state.odata().dataverse;
+    if !is_http && !dataverse {
         // A 4.0 service that sends neither: the monitor's 200 is the result, whatever its
         // size (a success is never turned into `BodyTooLarge`).
         return Verdict::Result { status: None };
@@ -127,8 +126,8 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     let Some(bytes) = reply.body.within_cap() else {
         return Verdict::too_large(rules);
     };
-    if facts.dataverse {
-        return dataverse(facts, bytes);
+    if dataverse {
+        return self::dataverse(facts, bytes);
     }
     if is_http {
         return match parse_http(bytes) {

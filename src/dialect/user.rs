@@ -31,7 +31,7 @@ fn exchange<'a>(facts: &'a Facts, url: &'a http::Uri, reply: &Reply<'a>) -> Exch
         status: reply.head.status,
         headers: &reply.head.headers,
         body: reply.body.whole(),
-        state: facts.op().custom_state.as_deref(),
+        state: facts.state.custom().and_then(|c| c.state.as_deref()),
     }
 }
 
@@ -41,6 +41,7 @@ pub(crate) fn start(index: u16, rules: &Rules, facts: &mut Facts, reply: Reply<'
         return Verdict::PassThrough;
     };
     facts.matched_by = dialect.name();
+    facts.state.custom_mut().name = dialect.name().to_owned();
     facts.monitor = MonitorKind::Custom;
     let url = facts.orig.uri.clone();
     let step = dialect.start(&exchange(facts, &url, &reply));
@@ -67,7 +68,7 @@ fn verdict(step: Step, rules: &Rules, facts: &mut Facts, first: bool) -> Verdict
         facts.percent_complete = step.percent;
     }
     if let Some(state) = step.state {
-        facts.op_mut().custom_state = Some(state);
+        facts.state.custom_mut().state = Some(state);
     }
     let resolve = |facts: &Facts, raw: &str| Target::resolve(&facts.target.uri, raw);
     match step.kind {
@@ -77,7 +78,7 @@ fn verdict(step: Step, rules: &Rules, facts: &mut Facts, first: bool) -> Verdict
         }
         StepKind::Poll(None) => Verdict::Poll,
         StepKind::Hint(wait) => {
-            facts.op_mut().custom_hint = Some(wait);
+            facts.state.custom_mut().hint = Some(wait);
             Verdict::Poll
         }
         StepKind::Poll(Some(raw)) => match resolve(facts, &raw) {

@@ -167,7 +167,7 @@ impl Operation {
             }
         };
         let mut op = Operation::new(verb, orig, config, options, now);
-        op.facts.respond_async = crate::dialect::odata::asks_async(req.headers());
+        op.facts.asks_async = crate::dialect::odata::asks_async(req.headers());
         op.origin_form = origin_form;
         op.version = req.version();
         op.headers = url::poll_headers(req.headers());
@@ -256,7 +256,8 @@ impl Operation {
     pub(crate) fn request<B: Default>(&self) -> Request<B> {
         let target = &self.facts.target.uri;
         let mut req = Request::new(B::default());
-        *req.method_mut() = if self.facts.poll_post && self.phase != Phase::Final {
+        let post = self.facts.state.google().is_some_and(|g| g.poll_post);
+        *req.method_mut() = if post && self.phase != Phase::Final {
             Method::POST
         } else {
             Method::GET
@@ -316,7 +317,8 @@ impl Operation {
             }),
             dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
             matched_by: self.facts.matched_by,
-            operation: self.facts.op().clone(),
+            operation_name: self.facts.state.name().map(str::to_owned),
+            google: self.facts.state.google().cloned().map(Box::new),
         }
     }
 
@@ -336,8 +338,6 @@ impl Operation {
             polls: self.earlier_polls.saturating_add(self.polls),
             origin_form: self.origin_form,
             dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
-            operation_name: self.facts.op().name.clone(),
-            poll_post: self.facts.poll_post,
             state: self.token_state(),
         }
     }
@@ -346,25 +346,14 @@ impl Operation {
     /// options, whole.
     fn token_state(&self) -> TokenState {
         let facts = &self.facts;
-        let op = facts.op();
         TokenState {
             wait_ms: u64::try_from(self.next_wait.as_millis()).unwrap_or(u64::MAX),
             schedule_step: self.unhinted_waits,
             location_unusable: matches!(facts.location.as_deref(), Some(Err(_))),
-            kept: facts.kept.clone(),
-            metadata_type: op.metadata_type.clone(),
-            response_type: op.response_type.clone(),
-            result_missing: op.result_missing,
-            target_link: op.target_link.clone(),
-            dataverse: facts.dataverse,
             final_state_via: self.rules.final_state_via,
             inline_result: self.rules.inline_result,
             status: facts.status_word.as_deref().map(str::to_owned),
-            custom_dialect: self
-                .dialect
-                .and_then(|d| d.custom_name(&self.rules))
-                .map(str::to_owned),
-            custom_state: op.custom_state.clone(),
+            dialect: facts.state.clone(),
         }
     }
 

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::{Operation, Phase};
 use crate::config::Config;
 use crate::dialect::dispatch::Dialect;
+use crate::dialect::state::DialectState;
 use crate::dialect::Verb;
 use crate::error::{ErrorKind, LroError};
 use crate::info::{LroDialect, MonitorKind};
@@ -88,8 +89,9 @@ impl Operation {
             None => None,
         };
         let dialect = token.dialect;
-        let custom = match (dialect, &state.custom_dialect) {
-            (LroDialect::Custom, Some(name)) => {
+        let custom = match (dialect, &state.dialect) {
+            (LroDialect::Custom, DialectState::Custom(c)) => {
+                let name = &c.name;
                 let at = config.hosts.custom.iter().position(|d| d.0.name() == name);
                 let at = at.and_then(|i| u16::try_from(i).ok()).ok_or_else(|| {
                     bad(&format!(
@@ -98,8 +100,7 @@ impl Operation {
                 })?;
                 Some(Dialect::Custom(at))
             }
-            (LroDialect::Custom, None) => return Err(bad("a custom dialect without a name")),
-            (_, Some(_)) => return Err(bad("its state does not belong to its dialect")),
+            (LroDialect::Custom, _) => return Err(bad("a custom dialect without a name")),
             _ => None,
         };
         if custom.is_none() && !config.dialects.has(dialect) {
@@ -117,24 +118,24 @@ impl Operation {
             );
             return Err(bad(&what));
         }
-        let google = matches!(
-            dialect,
-            LroDialect::GoogleAip151 | LroDialect::GoogleDiscovery
-        );
-        let consistent = (!state.dataverse || dialect == LroDialect::OData)
-            && (state.kept.is_none() || matches!(dialect, LroDialect::Graph | LroDialect::Fabric))
-            && (google
-                || (state.metadata_type.is_none()
-                    && state.response_type.is_none()
-                    && !state.result_missing))
-            && (state.target_link.is_none() || dialect == LroDialect::GoogleDiscovery)
-            && (token.operation_name.is_none() || google || dialect == LroDialect::Fabric);
+        // The state is the dialect's own, or none (an error before its dialect kept any).
+        let consistent = match &state.dialect {
+            DialectState::None => true,
+            DialectState::Google(_) => matches!(
+                dialect,
+                LroDialect::GoogleAip151 | LroDialect::GoogleDiscovery
+            ),
+            DialectState::Graph(_) => dialect == LroDialect::Graph,
+            DialectState::Fabric(_) => dialect == LroDialect::Fabric,
+            DialectState::OData(_) => dialect == LroDialect::OData,
+            DialectState::Custom(_) => dialect == LroDialect::Custom,
+        };
         if !consistent {
             return Err(bad("its state does not belong to its dialect"));
         }
         // Behaviour §3: polls are GETs; only Compute's `…/wait`, when this layer turns
         // `compute_wait` on, is a POST. The token's word alone never makes one.
-        if token.poll_post
+        if token.polls_by_post()
             && !(dialect == LroDialect::GoogleDiscovery
                 && config.hosts.google.compute_wait
                 && !token.final_get
@@ -157,24 +158,13 @@ impl Operation {
         op.rules.inline_result = state.inline_result;
         {
             let facts = &mut op.facts;
-            let facts_op = facts.op_mut();
-            facts_op.name.clone_from(&token.operation_name);
-            facts_op.metadata_type.clone_from(&state.metadata_type);
-            facts_op.response_type.clone_from(&state.response_type);
-            facts_op.result_missing = state.result_missing;
-            facts_op.target_link.clone_from(&state.target_link);
-            facts_op.custom_state.clone_from(&state.custom_state);
-            facts.poll_post = token.poll_post;
+            facts.state = state.dialect.clone();
             facts.location = location.map(Box::new);
             facts.monitor = token.monitor;
-            facts.kept.clone_from(&state.kept);
-            facts.dataverse = state.dataverse;
             facts.status_word = state.status.clone().map(std::borrow::Cow::Owned);
             facts.matched_by = dialect.custom_name(&op.rules).unwrap_or("resume token");
-            // What each dialect's start sets for good.
-            facts.final_as_ok = matches!(dialect, Dialect::Graph | Dialect::Fabric);
-            facts.strip_async_result = dialect == Dialect::OData;
-            facts.respond_async = dialect == Dialect::OData;
+            // What OData's start learned from the request.
+            facts.asks_async = dialect == Dialect::OData;
         }
         dialect.edit_poll_headers(&mut op.headers);
         // Whether the result's URL came from a redirect (which may carry its credential in its

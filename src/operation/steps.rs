@@ -56,7 +56,10 @@ impl Operation {
     fn on_final(&mut self, reply: Reply<'_>) -> Next {
         let head = reply.head;
         if head.status.is_success() {
-            let status = self.facts.final_as_ok.then_some(StatusCode::OK);
+            let status = self
+                .dialect
+                .is_some_and(|d| d.final_as_ok())
+                .then_some(StatusCode::OK);
             return self.respond(Respond::this(status));
         }
         if is_transient(head.status) {
@@ -270,8 +273,8 @@ impl Operation {
 
     /// The caller's response: the monitor's own headers dropped, the record attached.
     fn respond(&self, mut respond: Respond) -> Next {
-        if self.facts.strip_async_result {
-            respond.remove = Some(crate::dialect::odata::ASYNC_RESULT);
+        if let Some(name) = self.dialect.and_then(|d| d.monitor_header()) {
+            respond.remove = Some(name);
         }
         Next::Respond(respond)
     }

@@ -248,8 +248,6 @@ pub(super) fn token(original: &str, url: &str, location: Option<&str>, polls: u3
         polls,
         origin_form: false,
         dialect: crate::LroDialect::Azure,
-        operation_name: None,
-        poll_post: false,
         state: Default::default(),
     }
 }

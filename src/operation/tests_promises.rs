@@ -12,6 +12,7 @@ use super::tests::{expect_fail, expect_pass, expect_return, start_with};
 use super::tests_hardened::{feed_200, resume, token};
 use super::{Next, Operation};
 use crate::config::Config;
+use crate::dialect::state::DialectState;
 use crate::error::ErrorKind;
 use crate::info::{LroDialect, MonitorKind};
 use crate::options::LroOptions;
@@ -34,8 +35,18 @@ fn compute_token(url: &str) -> crate::ResumeToken {
     t.method = "POST".to_owned();
     t.monitor = MonitorKind::GoogleDiscoveryOperation;
     t.dialect = LroDialect::GoogleDiscovery;
-    t.poll_post = true;
+    t.state.dialect = DialectState::Google(Box::new(crate::GoogleOperation {
+        poll_post: true,
+        ..Default::default()
+    }));
     t
+}
+
+fn set_post(t: &mut crate::ResumeToken, post: bool) {
+    t.state.dialect = DialectState::Google(Box::new(crate::GoogleOperation {
+        poll_post: post,
+        ..Default::default()
+    }));
 }
 
 fn resume_at(
@@ -56,7 +67,7 @@ fn a_token_never_makes_a_poll_a_post() {
         None,
         0,
     );
-    t.poll_post = true;
+    set_post(&mut t, true);
     let e = resume(&t, Config::default()).expect_err("a POST token");
     assert_eq!(e.kind(), ErrorKind::InvalidResumeToken, "{e}");
 
@@ -75,7 +86,7 @@ fn a_token_never_makes_a_poll_a_post() {
     assert_eq!(op.request::<()>().method(), http::Method::POST);
     // Without the word, a GET.
     let mut get = compute_token(WAIT.trim_end_matches("/wait"));
-    get.poll_post = false;
+    set_post(&mut get, false);
     let op = resume_at(&get, COMPUTE, compute_config(true)).expect("a GET token");
     assert_eq!(op.request::<()>().method(), http::Method::GET);
 }
@@ -84,7 +95,7 @@ fn a_token_never_makes_a_poll_a_post() {
 fn a_token_never_turns_on_a_dialect_or_a_state_its_dialect_lacks() {
     // Google is off by default: its token is refused, not resolved by its rules.
     let mut t = compute_token(WAIT);
-    t.poll_post = false;
+    set_post(&mut t, false);
     let e = resume_at(&t, COMPUTE, Config::default()).expect_err("off");
     assert!(e.to_string().contains("off in this layer"), "{e}");
 
@@ -92,12 +103,14 @@ fn a_token_never_turns_on_a_dialect_or_a_state_its_dialect_lacks() {
     let mut graph_monitor = base();
     graph_monitor.monitor = MonitorKind::GraphMonitor;
     let mut dataverse = base();
-    dataverse.state.dataverse = true;
+    dataverse.state.dialect = DialectState::OData(Default::default());
     let mut kept = base();
-    kept.state.kept = Some(Box::default());
+    kept.state.dialect = DialectState::Graph(Default::default());
     let mut named = base();
-    named.operation_name = Some("operations/x".to_owned());
-    for t in [graph_monitor, dataverse, kept, named] {
+    set_post(&mut named, false);
+    let mut custom = base();
+    custom.state.dialect = DialectState::Custom(Default::default());
+    for t in [graph_monitor, dataverse, kept, named, custom] {
         let e = resume(&t, Config::default()).expect_err("inconsistent");
         assert_eq!(e.kind(), ErrorKind::InvalidResumeToken, "{t:?}");
     }
@@ -111,7 +124,7 @@ fn an_odata_result_of_any_size_is_a_success() {
     };
     let mut h = start_with("POST", config, None);
     // Stand-in for the OData request: the preference and a 202 + Location.
-    h.op.facts.respond_async = true;
+    h.op.facts.asks_async = true;
     let monitor = "https://management.azure.com/$monitor/1";
     let next = h.feed(202, &[("location", monitor)], "");
     assert!(matches!(next, Next::Get { .. }), "{next:?}");
@@ -248,7 +261,10 @@ fn nothing_shown_holds_a_first_responses_secrets() {
     // The first body itself is still there for the caller, and in the token.
     assert_eq!(e.status(), Some(StatusCode::OK));
     let token = e.resume_token().unwrap();
-    assert!(token.state.kept.as_ref().is_some_and(|k| &k.1[..] == body));
+    let DialectState::Graph(graph) = &token.state.dialect else {
+        panic!("a Graph state: {token:?}");
+    };
+    assert!(graph.first.as_ref().is_some_and(|k| &k.body[..] == body));
 }
 
 #[test]

@@ -187,7 +187,8 @@ fn encode_name(name: &str) -> String {
 
 /// What the Operation says, for the first response and every poll alike (§2c, §2d).
 fn judge(rules: &Rules, facts: &mut Facts, r: &Recognized<'_>) -> Verdict {
-    facts.op_mut().metadata_type = any_type(r.op.metadata).or(facts.op_mut().metadata_type.take());
+    let google = facts.state.google_mut();
+    google.metadata_type = any_type(r.op.metadata).or(google.metadata_type.take());
     match state(r) {
         State::Running => {
             let word = if r.op.done == Some(false) {
@@ -205,8 +206,9 @@ fn judge(rules: &Rules, facts: &mut Facts, r: &Recognized<'_>) -> Verdict {
         ),
         State::Succeeded => {
             facts.note(Some("done"), &Default::default());
-            facts.op_mut().response_type = any_type(r.op.response);
-            facts.op_mut().result_missing = r.op.response.is_none();
+            let google = facts.state.google_mut();
+            google.response_type = any_type(r.op.response);
+            google.result_missing = r.op.response.is_none();
             if rules.hosts.google.unwrap_response {
                 return unwrap(r.op.response);
             }
@@ -244,7 +246,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         return Verdict::PassThrough;
     };
     facts.matched_by = "google.longrunning.Operation body";
-    facts.op_mut().name = Some(r.name.clone().into_owned());
+    facts.state.google_mut().name = Some(r.name.clone().into_owned());
     let Some(target) = poll_url(&facts.orig.uri, &r.name) else {
         return Verdict::fail_because(
             ErrorKind::InvalidPollingUrl,
@@ -269,7 +271,7 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
             "not a google.longrunning.Operation",
         );
     };
-    if facts.op().name.as_deref() != Some(&*r.name) {
+    if facts.state.name() != Some(&*r.name) {
         return Verdict::fail_because(ErrorKind::InvalidStatusBody, "another operation's name");
     }
     judge(rules, facts, &r)

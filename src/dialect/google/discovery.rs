@@ -167,7 +167,7 @@ fn judge(rules: &Rules, facts: &mut Facts, api: Api, op: &Operation<'_>) -> Verd
         facts.note(Some(word), &Default::default());
     }
     if let Some(link) = &op.target_link {
-        facts.op_mut().target_link = Some(link.clone().into_owned());
+        facts.state.google_mut().target_link = Some(link.clone().into_owned());
     }
     if !is_done(api, status) {
         return Verdict::Poll;
@@ -207,7 +207,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         Api::Sql => "sql#operation body",
         Api::Gke => "GKE Operation body on container.googleapis.com",
     };
-    facts.op_mut().name = op.name.as_deref().map(str::to_owned);
+    facts.state.google_mut().name = op.name.as_deref().map(str::to_owned);
     let target = match api {
         Api::Gke => op.name.as_deref().and_then(|name| gke_url(&orig, name)),
         Api::Compute | Api::Sql => op.self_link.as_deref().and_then(|l| re_root(&orig, l)),
@@ -222,7 +222,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
         match Target::resolve(&target.uri, &format!("{}/wait", target.uri.path())) {
             Some(wait) => {
                 target = wait;
-                facts.poll_post = true;
+                facts.state.google_mut().poll_post = true;
             }
             None => return Verdict::fail(ErrorKind::InvalidPollingUrl),
         }

@@ -203,7 +203,7 @@ fn started_aip() -> (Rules, Facts) {
     assert_eq!(dialect, Some(Dialect::GoogleAip151));
     assert!(matches!(verdict, Verdict::Poll));
     assert_eq!(f.monitor, MonitorKind::GoogleOperation);
-    assert_eq!(f.op().name.as_deref(), Some(OP));
+    assert_eq!(f.state.google().unwrap().name.as_deref(), Some(OP));
     (rules, f)
 }
 
@@ -291,7 +291,7 @@ fn aip_terminal_table() {
             matches!(verdict, Verdict::Result { .. }),
             "{body}: {verdict:?}"
         );
-        assert_eq!(f.op().result_missing, missing, "{body}");
+        assert_eq!(f.state.google().unwrap().result_missing, missing, "{body}");
         assert_eq!(d.code_and_message(StatusCode::OK, body.as_bytes()).0, None);
     }
     // 5. Success with a response, done true or absent (Firestore).
@@ -306,10 +306,10 @@ fn aip_terminal_table() {
             "{body}"
         );
         assert_eq!(
-            f.op().response_type.as_deref(),
+            f.state.google().unwrap().response_type.as_deref(),
             Some("type.googleapis.com/x.Instance")
         );
-        assert!(!f.op().result_missing);
+        assert!(!f.state.google().unwrap().result_missing);
     }
     // 6. Done with neither: success, the result missing.
     let (r, mut f) = started_aip();
@@ -321,8 +321,11 @@ fn aip_terminal_table() {
         &op(r#","done":true,"metadata":{"@type":"m.T"}"#),
     );
     assert!(matches!(verdict, Verdict::Result { .. }));
-    assert!(f.op().result_missing);
-    assert_eq!(f.op().metadata_type.as_deref(), Some("m.T"));
+    assert!(f.state.google().unwrap().result_missing);
+    assert_eq!(
+        f.state.google().unwrap().metadata_type.as_deref(),
+        Some("m.T")
+    );
     // A non-2xx poll.
     let (r, mut f) = started_aip();
     let verdict = read(
@@ -500,7 +503,7 @@ fn discovery_poll_urls() {
         "https://compute.googleapis.com/compute/v1/projects/P/regions/us-central1/operations/OP"
     );
     assert_eq!(
-        f.op().target_link.as_deref(),
+        f.state.google().unwrap().target_link.as_deref(),
         Some("https://www.googleapis.com/compute/v1/projects/P/regions/us-central1/addresses/A")
     );
     // GKE: by project and location from the original URL, never the selfLink.
@@ -535,7 +538,7 @@ fn discovery_poll_urls() {
     let mut r = rules();
     std::sync::Arc::make_mut(&mut r.hosts).google.compute_wait = true;
     let f = started(COMPUTE, COMPUTE_RUNNING, &r);
-    assert!(f.poll_post);
+    assert!(f.state.google().unwrap().poll_post);
     assert!(f.target.uri.path().ends_with("/operations/OP/wait"));
 }
 
