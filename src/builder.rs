@@ -268,54 +268,40 @@ impl LroLayerBuilder {
         self
     }
 
-    /// The hosts whose `202` + `Location` are Microsoft Graph operations (default
-    /// `graph.microsoft.com` and the national clouds' Graph hosts).
-    ///
-    /// ```
-    /// let b = tower_lro::LroLayer::builder().graph_hosts(["graph.microsoft.com"]);
-    /// # let _ = b;
-    /// ```
-    pub fn graph_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
-        Arc::make_mut(&mut self.config.hosts).graph.hosts = host_list(hosts);
-        self
-    }
-
-    /// The hosts Graph's drive-copy monitors may live on, `host` or `*.domain` (default
-    /// `api.onedrive.com` and `*.sharepoint.com`): polled over https, never with credentials.
-    ///
-    /// ```
-    /// let b = tower_lro::LroLayer::builder().graph_monitor_hosts(["api.onedrive.com", "*.sharepoint.com"]);
-    /// # let _ = b;
-    /// ```
-    pub fn graph_monitor_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
-        Arc::make_mut(&mut self.config.hosts).graph.monitor_hosts = host_list(hosts);
-        self
-    }
-
-    /// The hosts whose `202` + `x-ms-operation-id` are Microsoft Fabric operations (default
-    /// `api.fabric.microsoft.com` and `api.powerbi.com`; add private-link hosts here).
+    /// Google's settings (hosts, `unwrap_response`, `fetch_target`, `compute_wait`); the
+    /// dialects themselves are turned on with [`enable`](LroLayerBuilder::enable).
     ///
     /// ```
     /// let b = tower_lro::LroLayer::builder()
-    ///     .fabric_hosts(["api.fabric.microsoft.com", "api.powerbi.com", "fabric.contoso.example"]);
+    ///     .google(tower_lro::GoogleOptions::new().compute_wait(true));
     /// # let _ = b;
     /// ```
-    pub fn fabric_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
-        Arc::make_mut(&mut self.config.hosts).fabric.hosts = host_list(hosts);
+    pub fn google(mut self, options: crate::GoogleOptions) -> Self {
+        Arc::make_mut(&mut self.config.hosts).google = options;
         self
     }
 
-    /// Microsoft Fabric: poll the `Location` of its `202`s (its regional cluster hosts under
-    /// `analysis.windows.net` or `fabric.microsoft.com`, https only) with the credentials, as
-    /// Microsoft's own client does, rather than `/{v}/operations/{id}` on the original host
-    /// (default off: it sends the token off the original origin).
+    /// Microsoft Graph's settings (its hosts and its drive monitors' hosts).
     ///
     /// ```
-    /// let b = tower_lro::LroLayer::builder().fabric_follow_location(true);
+    /// let b = tower_lro::LroLayer::builder()
+    ///     .graph(tower_lro::GraphOptions::new().hosts(["graph.microsoft.com"]));
     /// # let _ = b;
     /// ```
-    pub fn fabric_follow_location(mut self, yes: bool) -> Self {
-        Arc::make_mut(&mut self.config.hosts).fabric.follow_location = yes;
+    pub fn graph(mut self, options: crate::GraphOptions) -> Self {
+        Arc::make_mut(&mut self.config.hosts).graph = options;
+        self
+    }
+
+    /// Microsoft Fabric's settings (its hosts, `follow_location`).
+    ///
+    /// ```
+    /// let b = tower_lro::LroLayer::builder()
+    ///     .fabric(tower_lro::FabricOptions::new().follow_location(true));
+    /// # let _ = b;
+    /// ```
+    pub fn fabric(mut self, options: crate::FabricOptions) -> Self {
+        Arc::make_mut(&mut self.config.hosts).fabric = options;
         self
     }
 
@@ -343,57 +329,6 @@ impl LroLayerBuilder {
     /// ```
     pub fn disable(mut self, dialect: LroDialect) -> Self {
         self.config.dialects = self.config.dialects.with(dialect, false);
-        self
-    }
-
-    /// The hosts (each with its subdomains) whose `200` answers the Google dialects may read
-    /// as operations (default `googleapis.com`, regional `*.rep.googleapis.com` included).
-    ///
-    /// ```
-    /// let b = tower_lro::LroLayer::builder().google_hosts(["googleapis.com", "example-gateway.net"]);
-    /// # let _ = b;
-    /// ```
-    pub fn google_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
-        Arc::make_mut(&mut self.config.hosts).google.scope = host_list(hosts);
-        self
-    }
-
-    /// Google AIP-151: hand over the done Operation's `response` without its `@type` as a
-    /// `200` JSON body (a `204` for `google.protobuf.Empty` or none), rather than the whole
-    /// Operation (default off).
-    ///
-    /// ```
-    /// let b = tower_lro::LroLayer::builder().google_unwrap_response(true);
-    /// # let _ = b;
-    /// ```
-    pub fn google_unwrap_response(mut self, yes: bool) -> Self {
-        Arc::make_mut(&mut self.config.hosts).google.unwrap_response = yes;
-        self
-    }
-
-    /// Google discovery operations: once done, GET the resource their `targetLink` names
-    /// (re-rooted on the original host; not after a DELETE), rather than hand over the
-    /// operation (default off).
-    ///
-    /// ```
-    /// let b = tower_lro::LroLayer::builder().google_fetch_target(true);
-    /// # let _ = b;
-    /// ```
-    pub fn google_fetch_target(mut self, yes: bool) -> Self {
-        Arc::make_mut(&mut self.config.hosts).google.fetch_target = yes;
-        self
-    }
-
-    /// Compute: poll with `POST …/operations/{name}/wait`, which answers when the operation
-    /// is done or after up to 2 minutes, rather than GET the operation (default off: it holds
-    /// a connection that long).
-    ///
-    /// ```
-    /// let b = tower_lro::LroLayer::builder().google_compute_wait(true);
-    /// # let _ = b;
-    /// ```
-    pub fn google_compute_wait(mut self, yes: bool) -> Self {
-        Arc::make_mut(&mut self.config.hosts).google.compute_wait = yes;
         self
     }
 
@@ -492,19 +427,4 @@ impl LroLayerBuilder {
             config: Arc::new(self.config),
         })
     }
-}
-
-/// Host names as the dialects compare them: trimmed, lower case, without a trailing dot.
-fn host_list<'a>(hosts: impl IntoIterator<Item = &'a str>) -> std::sync::Arc<[Box<str>]> {
-    hosts
-        .into_iter()
-        .map(|h| {
-            h.trim()
-                .trim_end_matches('.')
-                .to_ascii_lowercase()
-                .into_boxed_str()
-        })
-        .filter(|h| !h.is_empty())
-        .collect::<Vec<_>>()
-        .into()
 }

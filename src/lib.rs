@@ -155,7 +155,7 @@ mod wire;
 
 pub use body::LroBody;
 pub use builder::LroLayerBuilder;
-pub use dialect::GoogleOperation;
+pub use dialect::{FabricOptions, GoogleOperation, GoogleOptions, GraphOptions};
 pub use error::{ConfigError, ErrorKind, LroError};
 pub use future::ResponseFuture;
 pub use info::{LroDialect, LroInfo, LroPoll, MonitorKind};

@@ -73,6 +73,10 @@ pub struct LroOptions {
     pub(crate) dialect: Option<LroDialect>,
     /// Dialects turned on (`true`) or off for this request.
     pub(crate) dialects: Vec<(LroDialect, bool)>,
+    /// Dialect settings for this request, in place of the layer's.
+    pub(crate) google: Option<crate::GoogleOptions>,
+    pub(crate) graph: Option<crate::GraphOptions>,
+    pub(crate) fabric: Option<crate::FabricOptions>,
 }
 
 impl LroOptions {
@@ -199,6 +203,64 @@ impl LroOptions {
         self.dialects
             .iter()
             .fold(layer, |set, &(dialect, on)| set.with(dialect, on))
+    }
+
+    /// Google's settings for this request, in place of the layer's.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new()
+    ///     .google(tower_lro::GoogleOptions::new().unwrap_response(true));
+    /// # let _ = o;
+    /// ```
+    pub fn google(mut self, options: crate::GoogleOptions) -> Self {
+        self.google = Some(options);
+        self
+    }
+
+    /// Microsoft Graph's settings for this request, in place of the layer's.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new()
+    ///     .graph(tower_lro::GraphOptions::new().monitor_hosts(["api.onedrive.com"]));
+    /// # let _ = o;
+    /// ```
+    pub fn graph(mut self, options: crate::GraphOptions) -> Self {
+        self.graph = Some(options);
+        self
+    }
+
+    /// Microsoft Fabric's settings for this request, in place of the layer's.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new()
+    ///     .fabric(tower_lro::FabricOptions::new().follow_location(true));
+    /// # let _ = o;
+    /// ```
+    pub fn fabric(mut self, options: crate::FabricOptions) -> Self {
+        self.fabric = Some(options);
+        self
+    }
+
+    /// The layer's dialect settings with this request's in their place (shared, not copied,
+    /// when the request changes none).
+    pub(crate) fn hosts_over(
+        &self,
+        layer: &std::sync::Arc<crate::dialect::HostRules>,
+    ) -> std::sync::Arc<crate::dialect::HostRules> {
+        if self.google.is_none() && self.graph.is_none() && self.fabric.is_none() {
+            return layer.clone();
+        }
+        let mut hosts = (**layer).clone();
+        if let Some(google) = &self.google {
+            hosts.google = google.clone();
+        }
+        if let Some(graph) = &self.graph {
+            hosts.graph = graph.clone();
+        }
+        if let Some(fabric) = &self.fabric {
+            hosts.fabric = fabric.clone();
+        }
+        std::sync::Arc::new(hosts)
     }
 
     /// Report this operation's progress to `hook` before every wait (beside the layer's hook).

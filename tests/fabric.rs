@@ -112,9 +112,13 @@ async fn the_regional_location_is_polled_only_when_told() {
         .all(|h| h.host() == "api.fabric.microsoft.com"));
     // Told to follow: the regional host, with the token, result included.
     let server = notebook(regional, item).await;
-    let response = run(&server, fast().fabric_follow_location(true), CREATE)
-        .await
-        .unwrap();
+    let response = run(
+        &server,
+        fast().fabric(tower_lro::FabricOptions::new().follow_location(true)),
+        CREATE,
+    )
+    .await
+    .unwrap();
     assert_eq!(json_body(response).await["displayName"], "Notebook 1");
     let hits = server.hits();
     assert!(hits[1..]
@@ -122,7 +126,14 @@ async fn the_regional_location_is_polled_only_when_told() {
         .all(|h| h.host() == regional && h.headers["authorization"] == "Bearer fabric-token"));
     // Any other host stays refused.
     let server = notebook("evil.example", item).await;
-    let error = lro_error(run(&server, fast().fabric_follow_location(true), CREATE).await);
+    let error = lro_error(
+        run(
+            &server,
+            fast().fabric(tower_lro::FabricOptions::new().follow_location(true)),
+            CREATE,
+        )
+        .await,
+    );
     assert_eq!(error.kind(), ErrorKind::CrossOriginPollingUrl);
     assert_eq!(server.hit_count(), 1);
 }

@@ -11,28 +11,71 @@ use super::state::Kept;
 use super::{Facts, Reply, Rules, Verdict};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
+use crate::wire::host;
 use crate::wire::url::Target;
 
 const OPERATION_ID: &str = "x-ms-operation-id";
 
-/// Fabric's hosts, and whether to poll its regional `Location`s.
-#[derive(Debug, Clone)]
-pub(crate) struct FabricRules {
+/// Microsoft Fabric's settings, on the layer
+/// ([`LroLayerBuilder::fabric`](crate::LroLayerBuilder::fabric)) or for one request
+/// ([`LroOptions::fabric`](crate::LroOptions::fabric)).
+///
+/// ```
+/// use tower_lro::{FabricOptions, LroLayer};
+/// let fabric = FabricOptions::new()
+///     .hosts(["api.fabric.microsoft.com", "api.powerbi.com", "fabric.contoso.example"]);
+/// let layer = LroLayer::builder().fabric(fabric).build().unwrap();
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FabricOptions {
     pub(crate) hosts: Arc<[Box<str>]>,
     /// Poll the `Location` itself on Fabric's cluster hosts, with credentials (opt-in).
     pub(crate) follow_location: bool,
 }
 
-impl Default for FabricRules {
+impl Default for FabricOptions {
     fn default() -> Self {
-        FabricRules {
-            hosts: vec![
-                Box::from("api.fabric.microsoft.com"),
-                Box::from("api.powerbi.com"),
-            ]
-            .into(),
+        FabricOptions {
+            hosts: host::list(["api.fabric.microsoft.com", "api.powerbi.com"]),
             follow_location: false,
         }
+    }
+}
+
+impl FabricOptions {
+    /// The defaults: `api.fabric.microsoft.com` and `api.powerbi.com`, operations polled on
+    /// the original host.
+    ///
+    /// ```
+    /// let _ = tower_lro::FabricOptions::new();
+    /// ```
+    pub fn new() -> Self {
+        FabricOptions::default()
+    }
+
+    /// The hosts whose `202` + `x-ms-operation-id` are Fabric operations (add private-link
+    /// hosts here).
+    ///
+    /// ```
+    /// let _ = tower_lro::FabricOptions::new().hosts(["api.fabric.microsoft.com"]);
+    /// ```
+    pub fn hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
+        self.hosts = host::list(hosts);
+        self
+    }
+
+    /// Poll the `Location` of Fabric's `202`s (its regional cluster hosts under
+    /// `analysis.windows.net` or `fabric.microsoft.com`, https only) with the credentials, as
+    /// Microsoft's own client does, rather than `/{v}/operations/{id}` on the original host
+    /// (default off: it sends the token off the original origin).
+    ///
+    /// ```
+    /// let _ = tower_lro::FabricOptions::new().follow_location(true);
+    /// ```
+    pub fn follow_location(mut self, yes: bool) -> Self {
+        self.follow_location = yes;
+        self
     }
 }
 
@@ -76,12 +119,7 @@ fn operation_url(orig: &Uri, base: &Uri, id: &str, suffix: &str) -> Option<Targe
 
 /// Fabric's regional cluster hosts, for `follow_location`: https only.
 pub(crate) fn admits(rules: &Rules, uri: &Uri) -> bool {
-    let under = |domain: &str| {
-        uri.host().is_some_and(|h| {
-            let h = h.to_ascii_lowercase();
-            h == domain || h.ends_with(&format!(".{domain}"))
-        })
-    };
+    let under = |domain: &str| uri.host().is_some_and(|h| host::is_or_below(h, domain));
     rules.hosts.fabric.follow_location
         && uri.scheme_str() == Some("https")
         && (under("analysis.windows.net") || under("fabric.microsoft.com"))

@@ -12,53 +12,74 @@ use super::state::Kept;
 use super::{Facts, Reply, Rules, Seen, Verdict};
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
+use crate::wire::host;
 use crate::wire::retry_after::PollSchedule;
 use crate::wire::status::StatusDoc;
 use crate::wire::url::Target;
 
-/// Graph's hosts and the other hosts its drive-copy monitors live on.
-#[derive(Debug, Clone)]
-pub(crate) struct GraphRules {
+/// Microsoft Graph's settings (dialects: Graph), on the layer
+/// ([`LroLayerBuilder::graph`](crate::LroLayerBuilder::graph)) or for one request
+/// ([`LroOptions::graph`](crate::LroOptions::graph)).
+///
+/// ```
+/// use tower_lro::{GraphOptions, LroLayer};
+/// let graph = GraphOptions::new()
+///     .hosts(["graph.microsoft.com", "graph.contoso.example"])
+///     .monitor_hosts(["api.onedrive.com", "*.sharepoint.com"]);
+/// let layer = LroLayer::builder().graph(graph).build().unwrap();
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphOptions {
     pub(crate) hosts: Arc<[Box<str>]>,
     /// `host` or `*.domain`: admitted over https only, never with credentials.
     pub(crate) monitor_hosts: Arc<[Box<str>]>,
 }
 
-impl Default for GraphRules {
+impl Default for GraphOptions {
     fn default() -> Self {
-        let boxed = |hosts: &[&str]| -> Arc<[Box<str>]> {
-            hosts
-                .iter()
-                .map(|h| Box::from(*h))
-                .collect::<Vec<_>>()
-                .into()
-        };
-        GraphRules {
-            hosts: boxed(&[
+        GraphOptions {
+            hosts: host::list([
                 "graph.microsoft.com",
                 "graph.microsoft.us",
                 "dod-graph.microsoft.us",
                 "microsoftgraph.chinacloudapi.cn",
             ]),
-            monitor_hosts: boxed(&["api.onedrive.com", "*.sharepoint.com"]),
+            monitor_hosts: host::list(["api.onedrive.com", "*.sharepoint.com"]),
         }
     }
 }
 
-fn host_matches(host: &str, pattern: &str) -> bool {
-    match pattern.strip_prefix("*.") {
-        Some(domain) => host
-            .len()
-            .checked_sub(domain.len())
-            .and_then(|at| at.checked_sub(1))
-            .is_some_and(|dot| {
-                dot > 0
-                    && host.as_bytes().get(dot) == Some(&b'.')
-                    && host
-                        .get(dot.saturating_add(1)..)
-                        .is_some_and(|d| d.eq_ignore_ascii_case(domain))
-            }),
-        None => host.eq_ignore_ascii_case(pattern),
+impl GraphOptions {
+    /// The defaults: Graph's global and national-cloud hosts, drive monitors on
+    /// `api.onedrive.com` and `*.sharepoint.com`.
+    ///
+    /// ```
+    /// let _ = tower_lro::GraphOptions::new();
+    /// ```
+    pub fn new() -> Self {
+        GraphOptions::default()
+    }
+
+    /// The hosts whose `202` + `Location` are Graph operations.
+    ///
+    /// ```
+    /// let _ = tower_lro::GraphOptions::new().hosts(["graph.microsoft.com"]);
+    /// ```
+    pub fn hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
+        self.hosts = host::list(hosts);
+        self
+    }
+
+    /// The hosts drive-copy monitors may live on, `host` or `*.domain`: polled over https,
+    /// never with credentials.
+    ///
+    /// ```
+    /// let _ = tower_lro::GraphOptions::new().monitor_hosts(["*.sharepoint.com"]);
+    /// ```
+    pub fn monitor_hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
+        self.monitor_hosts = host::list(hosts);
+        self
     }
 }
 
@@ -85,7 +106,7 @@ pub(crate) fn admits(rules: &Rules, uri: &Uri) -> bool {
                 .graph
                 .monitor_hosts
                 .iter()
-                .any(|pattern| host_matches(h, pattern))
+                .any(|pattern| host::matches(h, pattern))
         })
 }
 
@@ -387,7 +408,7 @@ mod tests {
             ("evilsharepoint.com", "*.sharepoint.com", false),
             ("sharepoint.com.evil.example", "*.sharepoint.com", false),
         ] {
-            assert_eq!(host_matches(host, pattern), matches, "{host} {pattern}");
+            assert_eq!(host::matches(host, pattern), matches, "{host} {pattern}");
         }
     }
 }

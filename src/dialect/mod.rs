@@ -54,9 +54,9 @@ use crate::wire::status::StatusDoc;
 use crate::wire::url::Target;
 pub(crate) use custom::StepKind;
 pub use custom::{Claim, Dialect, Exchange, Step};
-use fabric::FabricRules;
-use google::GoogleRules;
-use graph::GraphRules;
+pub use fabric::FabricOptions;
+pub use google::GoogleOptions;
+pub use graph::GraphOptions;
 use state::DialectState;
 pub use state::GoogleOperation;
 
@@ -197,9 +197,9 @@ pub(crate) type SeenLocation = Option<Box<Result<Target, String>>>;
 /// The settings of the dialects other than Azure's, and the user's own dialects.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HostRules {
-    pub(crate) google: GoogleRules,
-    pub(crate) graph: GraphRules,
-    pub(crate) fabric: FabricRules,
+    pub(crate) google: GoogleOptions,
+    pub(crate) graph: GraphOptions,
+    pub(crate) fabric: FabricOptions,
     pub(crate) custom: Vec<Registered>,
 }
 

@@ -198,7 +198,7 @@ impl Operation {
             rules: Rules {
                 dialects: options.dialects_over(config.dialects),
                 forced: options.dialect,
-                hosts: config.hosts.clone(),
+                hosts: options.hosts_over(&config.hosts),
                 inspect_cap: config.inspect_cap,
                 body_cap: config.body_cap,
                 require_monitor_on_202: config.require_monitor_on_202,

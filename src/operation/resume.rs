@@ -143,7 +143,7 @@ impl Operation {
                 && target.uri.path().contains("/operations/"))
         {
             return Err(bad(
-                "polls by POST: only a Compute operation's `…/wait` with google_compute_wait on",
+                "polls by POST: only a Compute operation's `…/wait` with GoogleOptions::compute_wait on",
             ));
         }
         if !expected.matches(&orig.uri) {

@@ -2,6 +2,7 @@
 //! hints, URLs and their redaction, and the headers kept past their response.
 
 pub(crate) mod headers;
+pub(crate) mod host;
 pub(crate) mod redact;
 pub(crate) mod retry_after;
 pub(crate) mod status;

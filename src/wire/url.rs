@@ -226,14 +226,7 @@ impl Origin {
             return same_origin(uri, &self.scheme, &self.host, self.port);
         }
         let own = uri.scheme_str().unwrap_or_default();
-        let host = uri.host().unwrap_or_default();
-        let below = host
-            .len()
-            .checked_sub(self.host.len())
-            .and_then(|at| at.checked_sub(1))
-            .filter(|&dot| dot > 0 && host.as_bytes().get(dot) == Some(&b'.'))
-            .and_then(|dot| host.get(dot.saturating_add(1)..))
-            .is_some_and(|suffix| suffix.eq_ignore_ascii_case(&self.host));
+        let below = super::host::is_below(uri.host().unwrap_or_default(), &self.host);
         below
             && own.eq_ignore_ascii_case(&self.scheme)
             && effective_port(own, uri.port_u16()) == self.port

@@ -189,10 +189,10 @@ fn layer(config: &Config) -> Option<LroLayer> {
         builder = builder
             .enable(tower_lro::LroDialect::GoogleAip151)
             .enable(tower_lro::LroDialect::GoogleDiscovery)
-            .google_hosts(["management.azure.com"]);
+            .google(tower_lro::GoogleOptions::new().hosts(["management.azure.com"]));
     }
     if config.graph {
-        builder = builder.graph_hosts(["management.azure.com"]);
+        builder = builder.graph(tower_lro::GraphOptions::new().hosts(["management.azure.com"]));
     }
     if config.allow != Allow::None {
         let mut origin = tower_lro::AllowedOrigin::parse(ALLOWED).expect("a valid origin");

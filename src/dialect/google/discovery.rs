@@ -7,9 +7,10 @@ use http::{StatusCode, Uri};
 use serde::Deserialize;
 
 use super::super::{Facts, Reply, Rules, Verb, Verdict};
-use super::{host_is_under, version_prefix};
+use super::version_prefix;
 use crate::error::ErrorKind;
 use crate::info::MonitorKind;
+use crate::wire::host;
 use crate::wire::url::Target;
 
 /// The fields the rules read; others are ignored.
@@ -119,7 +120,7 @@ fn re_root(orig: &Uri, link: &str) -> Option<Target> {
     let prefix = version_prefix(orig)?;
     if !link
         .host()
-        .is_some_and(|h| host_is_under(h, "googleapis.com"))
+        .is_some_and(|h| host::is_or_below(h, "googleapis.com"))
         || !link.path().starts_with(&format!("{prefix}/"))
     {
         return None;

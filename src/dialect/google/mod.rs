@@ -10,11 +10,25 @@ use std::time::Duration;
 
 use http::{StatusCode, Uri};
 
+use crate::wire::host;
 use crate::wire::retry_after::PollSchedule;
 
-/// The Google dialects' settings.
-#[derive(Debug, Clone)]
-pub(crate) struct GoogleRules {
+/// The Google dialects' settings, on the layer
+/// ([`LroLayerBuilder::google`](crate::LroLayerBuilder::google)) or for one request
+/// ([`LroOptions::google`](crate::LroOptions::google)). The dialects themselves are off by
+/// default: turn them on with `enable`.
+///
+/// ```
+/// use tower_lro::{GoogleOptions, LroDialect, LroLayer};
+/// let layer = LroLayer::builder()
+///     .enable(LroDialect::GoogleAip151)
+///     .google(GoogleOptions::new().hosts(["googleapis.com", "example-gateway.net"]).unwrap_response(true))
+///     .build()
+///     .unwrap();
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoogleOptions {
     /// Hosts (and their subdomains) whose `200` bodies may be operations.
     pub(crate) scope: Arc<[Box<str>]>,
     /// AIP-151: hand over `response` without `@type` rather than the Operation.
@@ -25,10 +39,10 @@ pub(crate) struct GoogleRules {
     pub(crate) compute_wait: bool,
 }
 
-impl Default for GoogleRules {
+impl Default for GoogleOptions {
     fn default() -> Self {
-        GoogleRules {
-            scope: Arc::from(vec![Box::from("googleapis.com")]),
+        GoogleOptions {
+            scope: host::list(["googleapis.com"]),
             unwrap_response: false,
             fetch_target: false,
             compute_wait: false,
@@ -36,31 +50,72 @@ impl Default for GoogleRules {
     }
 }
 
-impl GoogleRules {
+impl GoogleOptions {
+    /// The defaults: `googleapis.com` and its subdomains, whole Operations handed over, GETs.
+    ///
+    /// ```
+    /// let _ = tower_lro::GoogleOptions::new();
+    /// ```
+    pub fn new() -> Self {
+        GoogleOptions::default()
+    }
+
+    /// The hosts (each with its subdomains) whose `200` answers may be read as operations
+    /// (default `googleapis.com`, regional `*.rep.googleapis.com` included).
+    ///
+    /// ```
+    /// let _ = tower_lro::GoogleOptions::new().hosts(["googleapis.com", "example-gateway.net"]);
+    /// ```
+    pub fn hosts<'a>(mut self, hosts: impl IntoIterator<Item = &'a str>) -> Self {
+        self.scope = host::list(hosts);
+        self
+    }
+
+    /// AIP-151: hand over the done Operation's `response` without its `@type` as a `200` JSON
+    /// body (a `204` for `google.protobuf.Empty` or none), rather than the whole Operation.
+    ///
+    /// ```
+    /// let _ = tower_lro::GoogleOptions::new().unwrap_response(true);
+    /// ```
+    pub fn unwrap_response(mut self, yes: bool) -> Self {
+        self.unwrap_response = yes;
+        self
+    }
+
+    /// Discovery operations: once done, GET the resource their `targetLink` names (re-rooted
+    /// on the original host; not after a DELETE), rather than hand over the operation.
+    ///
+    /// ```
+    /// let _ = tower_lro::GoogleOptions::new().fetch_target(true);
+    /// ```
+    pub fn fetch_target(mut self, yes: bool) -> Self {
+        self.fetch_target = yes;
+        self
+    }
+
+    /// Compute: poll with `POST …/operations/{name}/wait`, which answers when the operation
+    /// is done or after up to 2 minutes, rather than GET the operation (default off: it holds
+    /// a connection that long). The only request the layer ever sends that is not a GET.
+    ///
+    /// ```
+    /// let _ = tower_lro::GoogleOptions::new().compute_wait(true);
+    /// ```
+    pub fn compute_wait(mut self, yes: bool) -> Self {
+        self.compute_wait = yes;
+        self
+    }
+}
+
+impl GoogleOptions {
     /// Whether `uri`'s host is a scope host or below one.
     pub(crate) fn in_scope(&self, uri: &Uri) -> bool {
         let Some(host) = uri.host() else {
             return false;
         };
-        self.scope.iter().any(|scope| host_is_under(host, scope))
+        self.scope
+            .iter()
+            .any(|scope| host::is_or_below(host, scope))
     }
-}
-
-/// `host` is `domain` or a subdomain of it, any case.
-pub(crate) fn host_is_under(host: &str, domain: &str) -> bool {
-    let (host, domain) = (host.trim_end_matches('.'), domain.trim_end_matches('.'));
-    if host.eq_ignore_ascii_case(domain) {
-        return true;
-    }
-    host.len()
-        .checked_sub(domain.len())
-        .and_then(|at| at.checked_sub(1))
-        .is_some_and(|dot| {
-            host.as_bytes().get(dot) == Some(&b'.')
-                && host
-                    .get(dot.saturating_add(1)..)
-                    .is_some_and(|s| s.eq_ignore_ascii_case(domain))
-        })
 }
 
 /// The no-hint schedule of both Google dialects: 1 s doubling to 60 s, as google-cloud-rust's
