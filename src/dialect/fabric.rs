@@ -103,7 +103,7 @@ fn is_uuid(text: &str) -> bool {
 }
 
 fn version(uri: &Uri) -> Option<&str> {
-    uri.path().split('/').nth(1).filter(|v| !v.is_empty())
+    super::version_segment(uri)
 }
 
 /// `{origin of base}/{v}/operations/{id}{suffix}`.
@@ -174,13 +174,7 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
     let Ok(state) = serde_json::from_slice::<State>(bytes) else {
         return Verdict::fail(ErrorKind::InvalidStatusBody);
     };
-    let percent = state
-        .percent_complete
-        .as_ref()
-        .and_then(serde_json::Value::as_f64);
-    if let Some(percent) = percent.filter(|p| p.is_finite()) {
-        facts.percent_complete = Some(percent);
-    }
+    facts.note_percent(state.percent_complete.as_ref());
     let Some(word) = state.status.as_ref().and_then(serde_json::Value::as_str) else {
         return Verdict::fail_because(ErrorKind::MissingStatus, "no string `status` in the body");
     };

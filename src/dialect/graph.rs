@@ -112,7 +112,7 @@ pub(crate) fn admits(rules: &Rules, uri: &Uri) -> bool {
 
 /// The version segment (`v1.0`, `beta`) of the original URL.
 fn version(orig: &Uri) -> Option<&str> {
-    orig.path().split('/').nth(1).filter(|v| !v.is_empty())
+    super::version_segment(orig)
 }
 
 /// §4b: a `Location` starting with `/` but not with `/{version}/` is version-relative (Teams'
@@ -134,10 +134,7 @@ pub(crate) fn start(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdi
     if let Seen::Whole(body) = reply.body {
         let trimmed = body.trim_ascii();
         let is_object = trimmed.starts_with(b"{") && StatusDoc::parse(trimmed).is_ok();
-        let empty = trimmed
-            .strip_prefix(b"{")
-            .and_then(|t| t.strip_suffix(b"}"));
-        if is_object && !empty.is_some_and(|inside| inside.trim_ascii().is_empty()) {
+        if is_object && !super::is_empty_body(trimmed) {
             // Kept with its own headers but the monitor's Location: it may be the result.
             let mut headers = reply.head.headers.clone();
             headers.remove(http::header::LOCATION);
@@ -194,13 +191,11 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
         return Verdict::too_large(rules);
     };
     let monitor: Option<Monitor> = serde_json::from_slice(bytes).ok();
-    let percent = monitor
-        .as_ref()
-        .and_then(|m| m.percentage_complete.as_ref())
-        .and_then(serde_json::Value::as_f64);
-    if let Some(percent) = percent.filter(|p| p.is_finite()) {
-        facts.percent_complete = Some(percent);
-    }
+    facts.note_percent(
+        monitor
+            .as_ref()
+            .and_then(|m| m.percentage_complete.as_ref()),
+    );
     let word = monitor.as_ref().and_then(|m| string(m.status.as_ref()));
     if let Some(word) = word {
         facts.note(Some(word), &StatusDoc::default());

@@ -184,6 +184,21 @@ pub(crate) fn is_redirect(status: StatusCode) -> bool {
     matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
+/// A body that is empty or the empty JSON object `{}` (white space aside): no representation.
+pub(crate) fn is_empty_body(bytes: &[u8]) -> bool {
+    let t = bytes.trim_ascii();
+    t.is_empty()
+        || t.strip_prefix(b"{")
+            .and_then(|t| t.strip_suffix(b"}"))
+            .is_some_and(|inside| inside.trim_ascii().is_empty())
+}
+
+/// The first path segment of `uri` (`v1`, `v1.0`, `beta`): the version Graph and Fabric
+/// build their operation URLs under.
+pub(crate) fn version_segment(uri: &Uri) -> Option<&str> {
+    uri.path().split('/').nth(1).filter(|v| !v.is_empty())
+}
+
 /// Statuses worth the same request again after a wait.
 pub(crate) fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
@@ -285,6 +300,16 @@ impl Facts {
         }
         if doc.percent_complete.is_some() {
             self.percent_complete = doc.percent_complete;
+        }
+    }
+
+    /// Remembers a `percentComplete`-like value when it is a finite number (any other JSON
+    /// counts as absent).
+    pub(crate) fn note_percent(&mut self, value: Option<&serde_json::Value>) {
+        if let Some(percent) = value.and_then(serde_json::Value::as_f64) {
+            if percent.is_finite() {
+                self.percent_complete = Some(percent);
+            }
         }
     }
 

@@ -119,17 +119,13 @@ impl Operation {
                 } else {
                     Duration::ZERO
                 };
-                if let Some(deadline) = self.deadline {
-                    if !delay.is_zero()
-                        && reply.now.checked_add(delay).is_none_or(|at| at >= deadline)
-                    {
-                        let detail =
-                            format!("the result's GET, in {delay:?}, would be past max_duration");
-                        return Next::Fail(
-                            self.response_error(ErrorKind::TimedOut, reply)
-                                .with_detail(detail),
-                        );
-                    }
+                if !delay.is_zero() && self.waits_past_deadline(reply.now, delay) {
+                    let detail =
+                        format!("the result's GET, in {delay:?}, would be past max_duration");
+                    return Next::Fail(
+                        self.response_error(ErrorKind::TimedOut, reply)
+                            .with_detail(detail),
+                    );
                 }
                 self.total_wait = self.total_wait.saturating_add(delay);
                 self.next_wait = delay;
@@ -251,18 +247,16 @@ impl Operation {
                     .with_detail(detail),
             );
         }
-        if let Some(deadline) = self.deadline {
-            // Fail now rather than sleep into the deadline: no request could follow the wait.
-            if now.checked_add(delay).is_none_or(|at| at >= deadline) {
-                let detail = format!(
-                    "the next poll, in {delay:?}, would be past max_duration {:?}",
-                    self.max_duration.unwrap_or_default()
-                );
-                return Next::Fail(
-                    self.response_error(ErrorKind::TimedOut, reply)
-                        .with_detail(detail),
-                );
-            }
+        // Fail now rather than sleep into the deadline: no request could follow the wait.
+        if self.waits_past_deadline(now, delay) {
+            let detail = format!(
+                "the next poll, in {delay:?}, would be past max_duration {:?}",
+                self.max_duration.unwrap_or_default()
+            );
+            return Next::Fail(
+                self.response_error(ErrorKind::TimedOut, reply)
+                    .with_detail(detail),
+            );
         }
         if counts {
             self.polls = self.polls.saturating_add(1);
@@ -277,6 +271,13 @@ impl Operation {
             respond.remove = Some(name);
         }
         Next::Respond(respond)
+    }
+
+    /// Whether a wait of `delay` from `now` ends at or past the deadline (no request could
+    /// follow it).
+    fn waits_past_deadline(&self, now: Instant, delay: Duration) -> bool {
+        self.deadline
+            .is_some_and(|deadline| now.checked_add(delay).is_none_or(|at| at >= deadline))
     }
 
     /// A transient answer: the same URL again, up to the retry limit.

@@ -51,11 +51,7 @@ fn no_representation(body: Seen<'_>) -> bool {
     let Some(bytes) = body.whole() else {
         return false;
     };
-    let t = bytes.trim_ascii();
-    t.is_empty()
-        || t.strip_prefix(b"{")
-            .and_then(|t| t.strip_suffix(b"}"))
-            .is_some_and(|inside| inside.trim_ascii().is_empty())
+    crate::dialect::is_empty_body(bytes)
 }
 
 /// The first usable status monitor, Azure-AsyncOperation before Operation-Location; a
