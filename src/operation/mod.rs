@@ -105,7 +105,7 @@ pub(crate) struct Operation {
     rules: Rules,
     /// What the dialect knows; `None` until the first response chose one.
     dialect: Option<Dialect>,
-    facts: Facts,
+    pub(crate) facts: Facts,
     version: Version,
     headers: HeaderMap,
     extensions: Extensions,
@@ -419,7 +419,7 @@ impl Operation {
 use crate::wire::redact::redacted_uri;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_hardened;
 #[cfg(test)]

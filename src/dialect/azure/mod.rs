@@ -20,3 +20,8 @@ fn ended(state: State) -> Verdict {
         ErrorKind::OperationFailed
     })
 }
+
+#[cfg(test)]
+mod tests_poll;
+#[cfg(test)]
+mod tests_start;
