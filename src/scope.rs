@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use http::{HeaderName, Request};
 use tower::{Layer, Service};
 
-use crate::info::LroPoll;
+use crate::poll::LroPoll;
 use crate::wire::url::{AllowedOrigin, CREDENTIALS};
 
 /// Strips credential headers from every request that is not to one of its origins, or whose

@@ -11,8 +11,8 @@ use tokio::time::Instant;
 use super::{Next, Operation, Reply, Seen};
 use crate::config::Config;
 use crate::error::ErrorKind;
-use crate::info::LroPoll;
 use crate::options::LroOptions;
+use crate::poll::LroPoll;
 use crate::wire::url::AllowedOrigin;
 
 pub(crate) const ORIG: &str = "https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/P/things/t1?api-version=2024-01-01";

@@ -11,8 +11,9 @@ use tokio::time::Instant;
 
 use super::{Next, Operation, Reply, Seen};
 use crate::config::Config;
-use crate::info::{LroDialect, LroPoll};
+use crate::info::LroDialect;
 use crate::options::{FinalStateVia, LroOptions};
+use crate::poll::LroPoll;
 use crate::resume::ResumeToken;
 
 /// Status, headers and body of one response.

@@ -321,3 +321,7 @@ fn proto_duration(text: &str) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_aip;
+#[cfg(test)]
+mod tests_discovery;
