@@ -72,6 +72,60 @@ impl Dialect {
             && !google::addresses_operation(&facts.orig.uri)
     }
 
+    /// The built-in dialects that may start an operation from this head, in dialects §1.1's
+    /// order: the forced one; Azure alone when a status monitor header names it; else all.
+    fn candidates(rules: &Rules, head: &response::Parts) -> &'static [Dialect] {
+        const ALL: [Dialect; 6] = [
+            Dialect::OData,
+            Dialect::Fabric,
+            Dialect::Graph,
+            Dialect::GoogleAip151,
+            Dialect::GoogleDiscovery,
+            Dialect::Azure,
+        ];
+        match rules.forced {
+            Some(forced) => match ALL.iter().position(|d| d.public() == forced) {
+                Some(at) => ALL.get(at..=at).unwrap_or_default(),
+                None => &[],
+            },
+            None if azure::names_status_monitor(&head.headers)
+                && rules.dialects.has(LroDialect::Azure) =>
+            {
+                &[Dialect::Azure]
+            }
+            None => &ALL,
+        }
+    }
+
+    /// The one "is this mine, and how much body do I need?" of a built-in dialect: `None`,
+    /// not mine; `Some(None)`, mine on the head alone; `Some(Some(n))`, read `n` bytes.
+    fn claim(self, rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<Option<usize>> {
+        let forced = rules.forced.is_some();
+        if !forced && !rules.dialects.has(self.public()) {
+            return None;
+        }
+        // Dialects §1.2: a request that addresses an operation (`…/operations/{id}`, `…:wait`)
+        // starts none but Azure's.
+        let free = forced || !google::addresses_operation(&facts.orig.uri);
+        let inspect = Some(rules.inspect_cap);
+        match self {
+            Dialect::Azure => Some(azure::body_cap(rules, facts, head)),
+            Dialect::Graph => {
+                ((forced || graph::applies(rules, facts, head)) && free).then_some(inspect)
+            }
+            Dialect::OData => ((odata::applies(facts, head) || (forced && facts.asks_async))
+                && free)
+                .then_some(None),
+            Dialect::Fabric => {
+                ((forced || fabric::applies(rules, facts, head)) && free).then_some(None)
+            }
+            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => {
+                Dialect::google_may_start(rules, facts, head).then_some(inspect)
+            }
+            Dialect::Custom(_) => None,
+        }
+    }
+
     /// How much of the first response's body to read; `None` leaves it unread.
     pub(crate) fn body_cap(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<usize> {
         // The user's dialects first: they claim what they know, on the head.
@@ -83,23 +137,15 @@ impl Dialect {
         if !super::may_hold_json(&head.headers) {
             return None;
         }
-        if Dialect::google_may_start(rules, facts, head)
-            || (Dialect::may(rules, LroDialect::Graph) && graph::applies(rules, facts, head))
-        {
-            return Some(rules.inspect_cap);
-        }
-        let azure = match rules.forced {
-            Some(forced) => forced == LroDialect::Azure,
-            None => rules.dialects.has(LroDialect::Azure),
-        };
-        if azure {
-            azure::body_cap(rules, facts, head)
-        } else {
-            None
-        }
+        Dialect::candidates(rules, head)
+            .iter()
+            .filter_map(|d| d.claim(rules, facts, head))
+            .max()
+            .flatten()
     }
 
-    /// The dialect of an operation, and what its first response means (dialects §1.1).
+    /// The dialect of an operation, and what its first response means (dialects §1.1): the
+    /// first dialect that claims it and does not hand it over.
     pub(crate) fn start(
         rules: &Rules,
         facts: &mut Facts,
@@ -113,65 +159,24 @@ impl Dialect {
                 verdict => (Some(Dialect::Custom(index)), verdict),
             };
         }
-        let forced_one;
-        let candidates: &[Dialect] = match rules.forced {
-            Some(forced) => {
-                forced_one = Dialect::of(forced);
-                forced_one.as_slice()
+        for &dialect in Dialect::candidates(rules, head) {
+            if dialect.claim(rules, facts, head).is_none() {
+                continue;
             }
-            None if azure::names_status_monitor(&head.headers)
-                && rules.dialects.has(LroDialect::Azure) =>
-            {
-                &[Dialect::Azure]
-            }
-            None => &[
-                Dialect::OData,
-                Dialect::Fabric,
-                Dialect::Graph,
-                Dialect::GoogleAip151,
-                Dialect::GoogleDiscovery,
-                Dialect::Azure,
-            ],
-        };
-        let forced = rules.forced.is_some();
-        // Dialects §1.2: a request that addresses an operation (`…/operations/{id}`, `…:wait`)
-        // starts none but Azure's. Read only once a dialect's markers are there.
-        let free = |facts: &Facts| forced || !google::addresses_operation(&facts.orig.uri);
-        for &dialect in candidates {
-            let on = forced || rules.dialects.has(dialect.public());
             let verdict = match dialect {
-                _ if !on => continue,
                 Dialect::Azure => azure::start(rules, facts, reply),
                 // A first body past the inspection cap may be the result (resetPassword's new
                 // password): the 202 is handed over whole rather than the body lost.
-                Dialect::Graph
-                    if matches!(reply.body, Seen::Partial(b) if !b.is_empty())
-                        && (forced || graph::applies(rules, facts, head)) =>
-                {
+                Dialect::Graph if matches!(reply.body, Seen::Partial(b) if !b.is_empty()) => {
                     return (None, Verdict::PassThrough)
                 }
-                Dialect::Graph if (forced || graph::applies(rules, facts, head)) && free(facts) => {
-                    graph::start(rules, facts, reply)
-                }
-                Dialect::Graph => continue,
-                Dialect::OData
-                    if (odata::applies(facts, head) || (forced && facts.asks_async))
-                        && free(facts) =>
-                {
-                    odata::start(rules, facts, reply)
-                }
-                Dialect::OData => continue,
+                Dialect::Graph => graph::start(rules, facts, reply),
+                Dialect::OData => odata::start(rules, facts, reply),
                 // A Fabric 202 without an operation id is a job start: handed over as it is.
-                Dialect::Fabric
-                    if (forced || fabric::applies(rules, facts, head)) && free(facts) =>
-                {
-                    match fabric::start(rules, facts, reply) {
-                        Verdict::PassThrough => return (None, Verdict::PassThrough),
-                        verdict => verdict,
-                    }
-                }
-                Dialect::Fabric => continue,
-                _ if !Dialect::google_may_start(rules, facts, head) => continue,
+                Dialect::Fabric => match fabric::start(rules, facts, reply) {
+                    Verdict::PassThrough => return (None, Verdict::PassThrough),
+                    verdict => verdict,
+                },
                 Dialect::GoogleAip151 => google::aip::start(rules, facts, reply),
                 Dialect::GoogleDiscovery => google::discovery::start(rules, facts, reply),
                 Dialect::Custom(_) => continue,
@@ -259,14 +264,6 @@ impl Dialect {
         match self {
             Dialect::Fabric => fabric::final_error(facts, body),
             _ => None,
-        }
-    }
-
-    /// Whether `dialect` is on (or forced).
-    fn may(rules: &Rules, dialect: LroDialect) -> bool {
-        match rules.forced {
-            Some(forced) => forced == dialect,
-            None => rules.dialects.has(dialect),
         }
     }
 
