@@ -1,129 +1,89 @@
-//! Choosing an operation's dialect (dialects §1.1) and calling its rules.
+//! Choosing an operation's dialect (dialects §1.1) and calling its rules: the registry of the
+//! built-in dialects, and the user's dialects after them in the layer's configuration.
 
 use std::time::Duration;
 
 use http::{response, StatusCode, Uri};
 
-use super::{azure, fabric, google, graph, odata, user, Facts, Reply, Rules, Seen, Verdict};
-use crate::info::{LroDialect, MonitorKind};
+use super::builtin::Builtin;
+use super::{azure, fabric, google, graph, odata, user, Facts, Reply, Rules, Verdict};
+use crate::info::LroDialect;
 use crate::wire::retry_after::PollSchedule;
-use crate::wire::status::StatusDoc;
 
-/// The built-in dialects. An operation's dialect is chosen once, on its first response, by the
-/// first row of dialects §1.1 that matches, and never revisited.
+/// The built-in dialects, in dialects §1.1's order of trial. A new one is its own file and a
+/// line here.
+static BUILTINS: [&dyn Builtin; 6] = [
+    &odata::OData,
+    &fabric::Fabric,
+    &graph::Graph,
+    &google::aip::Aip151,
+    &google::discovery::Discovery,
+    &azure::Azure,
+];
+
+/// An operation's dialect, chosen once, on its first response, and never revisited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
-    /// Azure Resource Manager and Azure-style REST APIs (the behaviour page, §1–§4).
-    Azure,
-    GoogleAip151,
-    GoogleDiscovery,
-    Graph,
-    Fabric,
-    OData,
+    /// The built-in dialect at this place of `BUILTINS`.
+    Builtin(u8),
     /// The user's dialect registered at this index.
     Custom(u16),
 }
 
 impl Dialect {
-    /// A built-in dialect; a user's is found by its name (`Dialect::named`).
+    /// A built-in dialect by its public name.
     pub(crate) fn of(public: LroDialect) -> Option<Dialect> {
-        Some(match public {
-            LroDialect::Azure => Dialect::Azure,
-            LroDialect::GoogleAip151 => Dialect::GoogleAip151,
-            LroDialect::GoogleDiscovery => Dialect::GoogleDiscovery,
-            LroDialect::Graph => Dialect::Graph,
-            LroDialect::Fabric => Dialect::Fabric,
-            LroDialect::OData => Dialect::OData,
-            _ => return None,
-        })
+        let at = BUILTINS.iter().position(|b| b.public() == public)?;
+        u8::try_from(at).ok().map(Dialect::Builtin)
+    }
+
+    /// Azure's rules: what reads an error before any dialect was chosen.
+    pub(crate) fn azure() -> Dialect {
+        Dialect::of(LroDialect::Azure).unwrap_or(Dialect::Builtin(0))
+    }
+
+    fn builtin(self) -> Option<&'static dyn Builtin> {
+        match self {
+            Dialect::Builtin(at) => BUILTINS.get(usize::from(at)).copied(),
+            Dialect::Custom(_) => None,
+        }
     }
 
     /// A user's dialect's name.
     pub(crate) fn custom_name(self, rules: &Rules) -> Option<&'static str> {
         match self {
             Dialect::Custom(i) => rules.hosts.custom.get(usize::from(i)).map(|d| d.0.name()),
-            _ => None,
+            Dialect::Builtin(_) => None,
         }
     }
 
     pub(crate) fn public(self) -> LroDialect {
-        match self {
-            Dialect::Azure => LroDialect::Azure,
-            Dialect::GoogleAip151 => LroDialect::GoogleAip151,
-            Dialect::GoogleDiscovery => LroDialect::GoogleDiscovery,
-            Dialect::Graph => LroDialect::Graph,
-            Dialect::Fabric => LroDialect::Fabric,
-            Dialect::OData => LroDialect::OData,
-            Dialect::Custom(_) => LroDialect::Custom,
-        }
+        self.builtin().map_or(LroDialect::Custom, |b| b.public())
     }
 
-    /// Whether a Google dialect may read this first response's body.
-    fn google_may_start(rules: &Rules, facts: &Facts, head: &response::Parts) -> bool {
-        let forced = matches!(
-            rules.forced,
-            Some(LroDialect::GoogleAip151 | LroDialect::GoogleDiscovery)
-        );
-        let on = rules.dialects.has(LroDialect::GoogleAip151)
-            || rules.dialects.has(LroDialect::GoogleDiscovery);
-        // Cheapest first: most first responses are no Google operation.
-        head.status == StatusCode::OK
-            && (forced || (on && rules.hosts.google.in_scope(&facts.orig.uri)))
-            && !google::addresses_operation(&facts.orig.uri)
+    /// The built-in dialects that may start an operation from this head, in order: the forced
+    /// one; the one a header makes the only candidate (Azure's status monitors); else all.
+    fn candidates(rules: &Rules, head: &response::Parts) -> impl Iterator<Item = Dialect> {
+        let forced = rules.forced.and_then(Dialect::of);
+        let preempting = BUILTINS
+            .iter()
+            .position(|b| rules.dialects.has(b.public()) && b.preempts(head));
+        let only = forced
+            .or_else(|| preempting.and_then(|at| u8::try_from(at).ok().map(Dialect::Builtin)));
+        let all = only.is_none() && rules.forced.is_none();
+        let count = u8::try_from(BUILTINS.len()).unwrap_or(u8::MAX);
+        only.into_iter()
+            .chain((0..count).filter(move |_| all).map(Dialect::Builtin))
     }
 
-    /// The built-in dialects that may start an operation from this head, in dialects §1.1's
-    /// order: the forced one; Azure alone when a status monitor header names it; else all.
-    fn candidates(rules: &Rules, head: &response::Parts) -> &'static [Dialect] {
-        const ALL: [Dialect; 6] = [
-            Dialect::OData,
-            Dialect::Fabric,
-            Dialect::Graph,
-            Dialect::GoogleAip151,
-            Dialect::GoogleDiscovery,
-            Dialect::Azure,
-        ];
-        match rules.forced {
-            Some(forced) => match ALL.iter().position(|d| d.public() == forced) {
-                Some(at) => ALL.get(at..=at).unwrap_or_default(),
-                None => &[],
-            },
-            None if azure::names_status_monitor(&head.headers)
-                && rules.dialects.has(LroDialect::Azure) =>
-            {
-                &[Dialect::Azure]
-            }
-            None => &ALL,
-        }
-    }
-
-    /// The one "is this mine, and how much body do I need?" of a built-in dialect: `None`,
-    /// not mine; `Some(None)`, mine on the head alone; `Some(Some(n))`, read `n` bytes.
+    /// The dialect's "is this mine, and how much body do I need?", when it is on.
     fn claim(self, rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<Option<usize>> {
+        let builtin = self.builtin()?;
         let forced = rules.forced.is_some();
-        if !forced && !rules.dialects.has(self.public()) {
+        if !forced && !rules.dialects.has(builtin.public()) {
             return None;
         }
-        // Dialects §1.2: a request that addresses an operation (`…/operations/{id}`, `…:wait`)
-        // starts none but Azure's.
-        let free = forced || !google::addresses_operation(&facts.orig.uri);
-        let inspect = Some(rules.inspect_cap);
-        match self {
-            Dialect::Azure => Some(azure::body_cap(rules, facts, head)),
-            Dialect::Graph => {
-                ((forced || graph::applies(rules, facts, head)) && free).then_some(inspect)
-            }
-            Dialect::OData => ((odata::applies(facts, head) || (forced && facts.asks_async))
-                && free)
-                .then_some(None),
-            Dialect::Fabric => {
-                ((forced || fabric::applies(rules, facts, head)) && free).then_some(None)
-            }
-            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => {
-                Dialect::google_may_start(rules, facts, head).then_some(inspect)
-            }
-            Dialect::Custom(_) => None,
-        }
+        builtin.claim(rules, facts, head, forced)
     }
 
     /// How much of the first response's body to read; `None` leaves it unread.
@@ -138,14 +98,13 @@ impl Dialect {
             return None;
         }
         Dialect::candidates(rules, head)
-            .iter()
             .filter_map(|d| d.claim(rules, facts, head))
             .max()
             .flatten()
     }
 
     /// The dialect of an operation, and what its first response means (dialects §1.1): the
-    /// first dialect that claims it and does not hand it over.
+    /// first dialect that claims it and does not pass it on.
     pub(crate) fn start(
         rules: &Rules,
         facts: &mut Facts,
@@ -159,30 +118,17 @@ impl Dialect {
                 verdict => (Some(Dialect::Custom(index)), verdict),
             };
         }
-        for &dialect in Dialect::candidates(rules, head) {
+        for dialect in Dialect::candidates(rules, head) {
             if dialect.claim(rules, facts, head).is_none() {
                 continue;
             }
-            let verdict = match dialect {
-                Dialect::Azure => azure::start(rules, facts, reply),
-                // A first body past the inspection cap may be the result (resetPassword's new
-                // password): the 202 is handed over whole rather than the body lost.
-                Dialect::Graph if matches!(reply.body, Seen::Partial(b) if !b.is_empty()) => {
-                    return (None, Verdict::PassThrough)
-                }
-                Dialect::Graph => graph::start(rules, facts, reply),
-                Dialect::OData => odata::start(rules, facts, reply),
-                // A Fabric 202 without an operation id is a job start: handed over as it is.
-                Dialect::Fabric => match fabric::start(rules, facts, reply) {
-                    Verdict::PassThrough => return (None, Verdict::PassThrough),
-                    verdict => verdict,
-                },
-                Dialect::GoogleAip151 => google::aip::start(rules, facts, reply),
-                Dialect::GoogleDiscovery => google::discovery::start(rules, facts, reply),
-                Dialect::Custom(_) => continue,
+            let Some(builtin) = dialect.builtin() else {
+                continue;
             };
-            if !matches!(verdict, Verdict::PassThrough) {
-                return (Some(dialect), verdict);
+            match builtin.start(rules, facts, reply) {
+                Verdict::PassThrough => continue,
+                Verdict::HandOver => return (None, Verdict::PassThrough),
+                verdict => return (Some(dialect), verdict),
             }
         }
         (None, Verdict::PassThrough)
@@ -190,122 +136,92 @@ impl Dialect {
 
     /// How much of a poll response's body to read.
     pub(crate) fn poll_body_cap(self, rules: &Rules, facts: &Facts) -> usize {
-        match self {
-            Dialect::Azure => azure::poll_body_cap(rules, facts),
-            Dialect::GoogleAip151
-            | Dialect::GoogleDiscovery
-            | Dialect::Graph
-            | Dialect::Fabric
-            | Dialect::OData
-            | Dialect::Custom(_) => rules.body_cap,
-        }
+        self.builtin()
+            .map_or(rules.body_cap, |b| b.poll_body_cap(rules, facts))
     }
 
     /// What a poll response (not a transient one) says.
     pub(crate) fn read(self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
-        match self {
-            Dialect::Azure => azure::read(rules, facts, reply),
-            Dialect::GoogleAip151 => google::aip::read(rules, facts, reply),
-            Dialect::GoogleDiscovery => google::discovery::read(rules, facts, reply),
-            Dialect::Graph => graph::read(rules, facts, reply),
-            Dialect::Fabric => fabric::read(rules, facts, reply),
-            Dialect::OData => odata::read(rules, facts, reply),
-            Dialect::Custom(i) => user::read(i, rules, facts, reply),
+        match (self, self.builtin()) {
+            (_, Some(builtin)) => builtin.read(rules, facts, reply),
+            (Dialect::Custom(i), None) => user::read(i, rules, facts, reply),
+            (Dialect::Builtin(_), None) => {
+                Verdict::fail(crate::error::ErrorKind::InvalidResumeToken)
+            }
         }
     }
 
-    /// The service's error code and message in a response body.
+    /// Whether the dialect watches through `kind`.
+    pub(crate) fn watches(self, kind: crate::info::MonitorKind) -> bool {
+        self.builtin()
+            .map_or(kind == crate::info::MonitorKind::Custom, |b| {
+                b.watches(kind)
+            })
+    }
+
+    /// The service's error code and message in a response body (a user's dialect names
+    /// them in its step).
     pub(crate) fn code_and_message(
         self,
         status: StatusCode,
         body: &[u8],
     ) -> (Option<String>, Option<String>) {
-        match self {
-            Dialect::Azure => {
-                let doc = StatusDoc::parse(body).unwrap_or_default();
-                let (code, message) = doc.code_and_message();
-                (code.map(str::to_owned), message.map(str::to_owned))
-            }
-            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => {
-                google::code_and_message(status, body)
-            }
-            Dialect::Graph => graph::code_and_message(body),
-            Dialect::Fabric => fabric::code_and_message(body),
-            Dialect::OData => Dialect::Azure.code_and_message(status, body),
-            // A user's dialect names them in its step.
-            Dialect::Custom(_) => (None, None),
-        }
+        self.builtin()
+            .map_or((None, None), |b| b.code_and_message(status, body))
     }
 
-    /// The HTTP status the service gives an operation's failure apart from the response
-    /// (Compute's `httpErrorStatusCode`).
+    /// The HTTP status the service gives an operation's failure apart from the response.
     pub(crate) fn service_status(self, body: &[u8]) -> Option<StatusCode> {
-        match self {
-            Dialect::GoogleDiscovery => google::discovery::http_error_status(body),
-            _ => None,
-        }
+        self.builtin()?.service_status(body)
     }
 
     /// Whether the dialect admits `uri`, off the original origin and the allow-list, as a
-    /// host of its own, and with credentials or not: Graph's drive monitors (never),
-    /// Fabric's cluster hosts when told to follow its `Location`s (with).
+    /// host of its own, and with credentials or not (a sealed power: built-ins only).
     pub(crate) fn admits(self, rules: &Rules, facts: &Facts, uri: &Uri) -> Option<bool> {
-        match self {
-            Dialect::Graph => (facts.monitor == MonitorKind::GraphMonitor
-                && graph::admits(rules, uri))
-            .then_some(false),
-            Dialect::Fabric => fabric::admits(rules, uri).then_some(true),
-            _ => None,
-        }
+        self.builtin()?.admits(rules, facts, uri)
     }
 
     /// A final GET's error that a dialect turns into a result.
     pub(crate) fn final_error(self, facts: &mut Facts, body: &[u8]) -> Option<Verdict> {
-        match self {
-            Dialect::Fabric => fabric::final_error(facts, body),
-            _ => None,
-        }
+        self.builtin()?.final_error(facts, body)
     }
 
     /// A wait the response's body asks for, where its headers name none.
     pub(crate) fn body_hint(self, facts: &mut Facts, body: &[u8]) -> Option<Duration> {
-        match self {
-            Dialect::Azure | Dialect::Graph | Dialect::Fabric | Dialect::OData => None,
-            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::retry_delay(body),
-            Dialect::Custom(_) => facts.state.custom_mut().hint.take(),
+        match self.builtin() {
+            Some(builtin) => builtin.body_hint(body),
+            None => facts.state.custom_mut().hint.take(),
         }
     }
 
     /// The no-hint schedule when the caller set none.
     pub(crate) fn default_schedule(self, rules: &Rules, facts: &Facts) -> PollSchedule {
-        match self {
-            Dialect::Azure => PollSchedule::default(),
-            Dialect::GoogleAip151 | Dialect::GoogleDiscovery => google::schedule(),
-            Dialect::Graph => graph::schedule(facts),
-            Dialect::Fabric | Dialect::OData => PollSchedule::default(),
-            Dialect::Custom(i) => rules
+        match (self, self.builtin()) {
+            (_, Some(builtin)) => builtin.schedule(rules, facts),
+            (Dialect::Custom(i), None) => rules
                 .hosts
                 .custom
                 .get(usize::from(i))
                 .and_then(|d| d.0.schedule())
                 .unwrap_or_default(),
+            (Dialect::Builtin(_), None) => PollSchedule::default(),
         }
     }
 
-    /// The final GET's 2xx is the result as `200` (Graph, Fabric), not with its own status.
+    /// The final GET's 2xx is the result as `200`, not with its own status.
     pub(crate) fn final_as_ok(self) -> bool {
-        matches!(self, Dialect::Graph | Dialect::Fabric)
+        self.builtin().is_some_and(|b| b.final_as_ok())
     }
 
-    /// A header of the result that is the monitor's own (OData's `AsyncResult`): dropped.
+    /// A header of the result that is the monitor's own: dropped.
     pub(crate) fn monitor_header(self) -> Option<http::HeaderName> {
-        (self == Dialect::OData).then_some(odata::ASYNC_RESULT)
+        self.builtin()?.monitor_header()
     }
 
-    /// Changes a dialect makes to the headers its polls carry.
+    /// Changes a dialect makes to the headers its polls carry (a sealed power).
     pub(crate) fn edit_poll_headers(self, headers: &mut http::HeaderMap) {
-        if self == Dialect::OData {
-            odata::edit_poll_headers(headers);
+        if let Some(builtin) = self.builtin() {
+            builtin.edit_poll_headers(headers);
         }
     }
 }

@@ -7,9 +7,11 @@ use bytes::Bytes;
 use http::{StatusCode, Uri};
 use serde::Deserialize;
 
+use super::builtin::Builtin;
 use super::state::Kept;
 use super::{Facts, Reply, Rules, Verdict};
 use crate::error::ErrorKind;
+use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::host;
 use crate::wire::url::Target;
@@ -261,6 +263,63 @@ pub(crate) fn code_and_message(body: &[u8]) -> (Option<String>, Option<String>) 
     };
     let code = code.or_else(|| undefined.then(|| "Undefined".to_owned()));
     (code, message)
+}
+
+/// Microsoft Fabric's `202` + `x-ms-operation-id` operations.
+pub(crate) struct Fabric;
+
+impl Builtin for Fabric {
+    fn public(&self) -> LroDialect {
+        LroDialect::Fabric
+    }
+
+    fn claim(
+        &self,
+        rules: &Rules,
+        facts: &Facts,
+        head: &http::response::Parts,
+        forced: bool,
+    ) -> Option<Option<usize>> {
+        ((forced || applies(rules, facts, head)) && super::starts_operations(forced, facts))
+            .then_some(None)
+    }
+
+    /// A Fabric 202 without an operation id is a job start: handed over as it is.
+    fn start(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        match start(rules, facts, reply) {
+            Verdict::PassThrough => Verdict::HandOver,
+            verdict => verdict,
+        }
+    }
+
+    fn read(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        read(rules, facts, reply)
+    }
+
+    fn watches(&self, kind: MonitorKind) -> bool {
+        kind == MonitorKind::FabricOperation
+    }
+
+    fn code_and_message(
+        &self,
+        _status: StatusCode,
+        body: &[u8],
+    ) -> (Option<String>, Option<String>) {
+        code_and_message(body)
+    }
+
+    /// Its cluster hosts, with credentials, when told to follow its `Location`s.
+    fn admits(&self, rules: &Rules, _facts: &Facts, uri: &Uri) -> Option<bool> {
+        admits(rules, uri).then_some(true)
+    }
+
+    fn final_error(&self, facts: &mut Facts, body: &[u8]) -> Option<Verdict> {
+        final_error(facts, body)
+    }
+
+    fn final_as_ok(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

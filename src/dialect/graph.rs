@@ -8,9 +8,11 @@ use bytes::Bytes;
 use http::{StatusCode, Uri};
 use serde::Deserialize;
 
+use super::builtin::Builtin;
 use super::state::Kept;
 use super::{Facts, Reply, Rules, Seen, Verdict};
 use crate::error::ErrorKind;
+use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::host;
 use crate::wire::retry_after::PollSchedule;
@@ -276,6 +278,65 @@ pub(crate) fn schedule(facts: &Facts) -> PollSchedule {
         .unwrap_or_default()
     } else {
         PollSchedule::default()
+    }
+}
+
+/// Microsoft Graph's `202` + `Location` operations.
+pub(crate) struct Graph;
+
+impl Builtin for Graph {
+    fn public(&self) -> LroDialect {
+        LroDialect::Graph
+    }
+
+    /// A 202 + Location from a Graph host: its body may be the result, read it.
+    fn claim(
+        &self,
+        rules: &Rules,
+        facts: &Facts,
+        head: &http::response::Parts,
+        forced: bool,
+    ) -> Option<Option<usize>> {
+        ((forced || applies(rules, facts, head)) && super::starts_operations(forced, facts))
+            .then_some(Some(rules.inspect_cap))
+    }
+
+    fn start(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        // A first body past the inspection cap may be the result (resetPassword's new
+        // password): the 202 is handed over whole rather than the body lost.
+        if matches!(reply.body, Seen::Partial(b) if !b.is_empty()) {
+            return Verdict::HandOver;
+        }
+        start(rules, facts, reply)
+    }
+
+    fn read(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        read(rules, facts, reply)
+    }
+
+    fn watches(&self, kind: MonitorKind) -> bool {
+        kind == MonitorKind::GraphMonitor
+    }
+
+    fn code_and_message(
+        &self,
+        _status: StatusCode,
+        body: &[u8],
+    ) -> (Option<String>, Option<String>) {
+        code_and_message(body)
+    }
+
+    /// Drive monitors on their own hosts, never with credentials.
+    fn admits(&self, rules: &Rules, facts: &Facts, uri: &Uri) -> Option<bool> {
+        (facts.monitor == MonitorKind::GraphMonitor && admits(rules, uri)).then_some(false)
+    }
+
+    fn schedule(&self, _rules: &Rules, facts: &Facts) -> PollSchedule {
+        schedule(facts)
+    }
+
+    fn final_as_ok(&self) -> bool {
+        true
     }
 }
 

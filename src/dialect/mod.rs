@@ -29,6 +29,7 @@
 //! import only this module and `wire/`.
 
 pub(crate) mod azure;
+pub(crate) mod builtin;
 mod custom;
 pub(crate) mod dispatch;
 pub(crate) mod fabric;
@@ -156,6 +157,24 @@ impl Verb {
     pub(crate) fn writes_resource(self) -> bool {
         matches!(self, Verb::Put | Verb::Patch)
     }
+}
+
+/// A request that addresses an operation rather than starting one (`…/operations/{id}`,
+/// `…:wait`, `…:cancel`, `…/wait`): starts no dialect's operation but Azure's (dialects §1.2).
+pub(crate) fn addresses_operation(uri: &Uri) -> bool {
+    let path = uri.path().trim_end_matches('/');
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if last.ends_with(":wait") || last.ends_with(":cancel") || last == "wait" {
+        return true;
+    }
+    let mut segments = path.split('/').skip_while(|s| *s != "operations");
+    segments.next().is_some() && segments.next().is_some_and(|id| !id.is_empty())
+}
+
+/// Dialects §1.2 for a built-in dialect's claim: a forced dialect, or a request that does not
+/// address an operation.
+pub(crate) fn starts_operations(forced: bool, facts: &Facts) -> bool {
+    forced || !addresses_operation(&facts.orig.uri)
 }
 
 /// Whether a body with these headers may be JSON: no `Content-Type`, `application/json`,
@@ -369,6 +388,8 @@ impl Facts {
 pub(crate) enum Verdict {
     /// Not an operation (of this dialect): hand the response over untouched.
     PassThrough,
+    /// Hand the response over untouched, and let no other dialect claim it.
+    HandOver,
     /// Running: wait, then GET `Facts::target` (which the dialect may have moved).
     Poll,
     /// Done: this response is the result, with this status when it changes.

@@ -7,8 +7,10 @@ use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION};
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
+use super::builtin::Builtin;
 use super::{Facts, Reply, Rules, Verdict};
 use crate::error::ErrorKind;
+use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::url::Target;
 
@@ -226,6 +228,47 @@ fn split_head(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((bytes.get(..at)?, bytes.get(at.checked_add(len)?..)?))
 }
 
+/// OData asynchronous requests (`Prefer: respond-async`).
+pub(crate) struct OData;
+
+impl Builtin for OData {
+    fn public(&self) -> LroDialect {
+        LroDialect::OData
+    }
+
+    fn claim(
+        &self,
+        _rules: &Rules,
+        facts: &Facts,
+        head: &http::response::Parts,
+        forced: bool,
+    ) -> Option<Option<usize>> {
+        ((applies(facts, head) || (forced && facts.asks_async))
+            && super::starts_operations(forced, facts))
+        .then_some(None)
+    }
+
+    fn start(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        start(rules, facts, reply)
+    }
+
+    fn read(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        read(rules, facts, reply)
+    }
+
+    fn watches(&self, kind: MonitorKind) -> bool {
+        kind == MonitorKind::ODataMonitor
+    }
+
+    fn monitor_header(&self) -> Option<HeaderName> {
+        Some(ASYNC_RESULT)
+    }
+
+    fn edit_poll_headers(&self, headers: &mut HeaderMap) {
+        edit_poll_headers(headers);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,8 +306,9 @@ mod tests {
                 Verdict::Fail { kind: got, .. } => assert_eq!(got, kind, "{body}"),
                 other => panic!("{body}: {other:?}"),
             }
-            let (got_code, got_message) =
-                Dialect::OData.code_and_message(StatusCode::OK, body.as_bytes());
+            let (got_code, got_message) = Dialect::of(LroDialect::OData)
+                .unwrap()
+                .code_and_message(StatusCode::OK, body.as_bytes());
             assert_eq!(got_code.as_deref(), code, "{body}");
             assert_eq!(got_message.as_deref(), message, "{body}");
         }

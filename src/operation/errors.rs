@@ -91,7 +91,7 @@ impl Operation {
         body: Bytes,
         now: Instant,
     ) -> LroError {
-        let dialect = self.dialect.unwrap_or(Dialect::Azure);
+        let dialect = self.dialect.unwrap_or_else(Dialect::azure);
         let (code, message) = dialect.code_and_message(status, &body);
         self.error(kind, now)
             .with_service_error(code.as_deref(), message.as_deref())
@@ -104,7 +104,7 @@ impl Operation {
             head, body, now, ..
         } = reply;
         let bytes = body.bytes();
-        let dialect = self.dialect.unwrap_or(Dialect::Azure);
+        let dialect = self.dialect.unwrap_or_else(Dialect::azure);
         let (code, message) = dialect.code_and_message(head.status, bytes);
         let ended = matches!(
             kind,

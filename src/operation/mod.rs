@@ -316,7 +316,9 @@ impl Operation {
                 status: *status,
                 headers: Arc::new(InitialHeaders::new(headers.clone())),
             }),
-            dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
+            dialect: self
+                .dialect
+                .map_or(crate::LroDialect::Azure, Dialect::public),
             matched_by: self.facts.matched_by,
             operation_name: self.facts.state.name().map(str::to_owned),
             google: self.facts.state.google().cloned().map(Box::new),
@@ -338,7 +340,9 @@ impl Operation {
             final_get: self.phase == Phase::Final,
             polls: self.earlier_polls.saturating_add(self.polls),
             origin_form: self.origin_form,
-            dialect: self.dialect.unwrap_or(Dialect::Azure).public(),
+            dialect: self
+                .dialect
+                .map_or(crate::LroDialect::Azure, Dialect::public),
             state: self.token_state(),
         }
     }

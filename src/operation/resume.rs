@@ -21,23 +21,6 @@ use crate::wire::url::{Origin, Target};
 /// The most earlier polls a resume token may claim; more is clamped (it is only reported).
 const MAX_EARLIER_POLLS: u32 = 1 << 24;
 
-/// Whether `kind` is a monitor `dialect` watches through: anything else is a forged token.
-fn watched_by(dialect: LroDialect, kind: MonitorKind) -> bool {
-    use MonitorKind as K;
-    match dialect {
-        LroDialect::Azure => matches!(
-            kind,
-            K::AzureAsyncOperation | K::OperationLocation | K::Location | K::ProvisioningState
-        ),
-        LroDialect::GoogleAip151 => kind == K::GoogleOperation,
-        LroDialect::GoogleDiscovery => kind == K::GoogleDiscoveryOperation,
-        LroDialect::Graph => kind == K::GraphMonitor,
-        LroDialect::Fabric => kind == K::FabricOperation,
-        LroDialect::OData => kind == K::ODataMonitor,
-        _ => kind == K::Custom,
-    }
-}
-
 impl Operation {
     /// An operation picked up from a [`ResumeToken`]; the first request goes to its URL,
     /// after the wait the token says was due.
@@ -110,7 +93,10 @@ impl Operation {
         // Before its dialect watched anything, an operation's URL is the original one.
         let unwatched =
             token.monitor == MonitorKind::ProvisioningState && token.url == token.original_uri;
-        if !watched_by(dialect, token.monitor) && !unwatched {
+        let machine = custom
+            .or_else(|| Dialect::of(dialect))
+            .ok_or_else(|| bad("an unknown dialect"))?;
+        if !machine.watches(token.monitor) && !unwatched {
             let what = format!(
                 "{} does not watch through {:?}",
                 dialect.as_str(),
@@ -150,9 +136,7 @@ impl Operation {
             return Err(cross_origin(&expected));
         }
         let mut op = Operation::new(verb, orig, config, None, now);
-        let dialect = custom
-            .or_else(|| Dialect::of(dialect))
-            .ok_or_else(|| bad("an unknown dialect"))?;
+        let dialect = machine;
         op.dialect = Some(dialect);
         op.rules.final_state_via = state.final_state_via;
         op.rules.inline_result = state.inline_result;
@@ -164,7 +148,7 @@ impl Operation {
             facts.status_word = state.status.clone().map(std::borrow::Cow::Owned);
             facts.matched_by = dialect.custom_name(&op.rules).unwrap_or("resume token");
             // What OData's start learned from the request.
-            facts.asks_async = dialect == Dialect::OData;
+            facts.asks_async = dialect.public() == LroDialect::OData;
         }
         dialect.edit_poll_headers(&mut op.headers);
         // Whether the result's URL came from a redirect (which may carry its credential in its

@@ -76,7 +76,7 @@ impl Operation {
     /// Turns a dialect's verdict about `reply` into the next step.
     fn carry_out(&mut self, verdict: Verdict, reply: Reply<'_>) -> Next {
         match verdict {
-            Verdict::PassThrough => Next::PassThrough,
+            Verdict::PassThrough | Verdict::HandOver => Next::PassThrough,
             Verdict::Poll => self.poll(reply),
             Verdict::Result { status } => self.respond(Respond::this(status)),
             Verdict::NoContent => self.respond(Respond::made(

@@ -4,13 +4,60 @@ mod detect;
 mod final_result;
 mod monitor;
 
-pub(crate) use detect::{body_cap, has_status_monitor as names_status_monitor, start};
-pub(crate) use monitor::{poll_body_cap, read};
+use http::response;
 
+use super::builtin::Builtin;
+use super::{Facts, Reply, Rules, Verdict};
 use crate::error::ErrorKind;
+use crate::info::{LroDialect, MonitorKind};
 use crate::wire::status::State;
 
-use super::Verdict;
+/// Azure Resource Manager and Azure-style REST APIs.
+pub(crate) struct Azure;
+
+impl Builtin for Azure {
+    fn public(&self) -> LroDialect {
+        LroDialect::Azure
+    }
+
+    /// Every response its rules see is a candidate; the rows decide (§1).
+    fn claim(
+        &self,
+        rules: &Rules,
+        facts: &Facts,
+        head: &response::Parts,
+        _forced: bool,
+    ) -> Option<Option<usize>> {
+        Some(detect::body_cap(rules, facts, head))
+    }
+
+    fn start(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        detect::start(rules, facts, reply)
+    }
+
+    fn read(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        monitor::read(rules, facts, reply)
+    }
+
+    fn watches(&self, kind: MonitorKind) -> bool {
+        matches!(
+            kind,
+            MonitorKind::AzureAsyncOperation
+                | MonitorKind::OperationLocation
+                | MonitorKind::Location
+                | MonitorKind::ProvisioningState
+        )
+    }
+
+    /// A status monitor header makes Azure the only candidate (dialects §1.1 row 1).
+    fn preempts(&self, head: &response::Parts) -> bool {
+        detect::has_status_monitor(&head.headers)
+    }
+
+    fn poll_body_cap(&self, rules: &Rules, facts: &Facts) -> usize {
+        monitor::poll_body_cap(rules, facts)
+    }
+}
 
 /// A terminal Failed or Canceled word: the operation's own failure.
 fn ended(state: State) -> Verdict {

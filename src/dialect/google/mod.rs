@@ -190,16 +190,20 @@ pub(crate) fn rpc_name(code: i64) -> &'static str {
     }
 }
 
-/// A request that addresses an operation rather than starting one (`…/operations/{id}`,
-/// `…:wait`, `…:cancel`, `…/wait`): never a Google start (dialects §1.2).
-pub(crate) fn addresses_operation(uri: &Uri) -> bool {
-    let path = uri.path().trim_end_matches('/');
-    let last = path.rsplit('/').next().unwrap_or_default();
-    if last.ends_with(":wait") || last.ends_with(":cancel") || last == "wait" {
-        return true;
-    }
-    let mut segments = path.split('/').skip_while(|s| *s != "operations");
-    segments.next().is_some() && segments.next().is_some_and(|id| !id.is_empty())
+pub(crate) use super::addresses_operation;
+
+/// Whether a Google dialect may read this first response's body: a `200` from a scope host
+/// (or forced) to a request that addresses no operation (dialects §1.2).
+fn may_start(
+    rules: &super::Rules,
+    facts: &super::Facts,
+    head: &http::response::Parts,
+    forced: bool,
+) -> bool {
+    // Cheapest first: most first responses are no Google operation.
+    head.status == StatusCode::OK
+        && (forced || rules.hosts.google.in_scope(&facts.orig.uri))
+        && !addresses_operation(&facts.orig.uri)
 }
 
 /// A Google error body's code and message: `error.status` (the rpc name, AIP-193), else

@@ -74,11 +74,11 @@ fn google_dialects_are_off_by_default_and_scoped_to_google_hosts() {
     forced.forced = Some(LroDialect::GoogleAip151);
     let other = "https://dbc-1.cloud.databricks.com/api/2.0/postgres/v1/x";
     let (dialect, _) = start(&forced, &mut facts(Verb::Post, other), 200, body);
-    assert_eq!(dialect, Some(Dialect::GoogleAip151));
+    assert_eq!(dialect, Dialect::of(LroDialect::GoogleAip151));
     // Regional hosts are in scope; a request addressing an operation never starts one.
     let regional = "https://run.us-central1.rep.googleapis.com/v2/projects/P/services";
     let (dialect, _) = start(&rules(), &mut facts(Verb::Post, regional), 200, body);
-    assert_eq!(dialect, Some(Dialect::GoogleAip151));
+    assert_eq!(dialect, Dialect::of(LroDialect::GoogleAip151));
     let wait = "https://spanner.googleapis.com/v1/projects/P/instances/I/operations/OP:wait";
     assert!(addresses_operation(&wait.parse().unwrap()));
     let (dialect, _) = start(&rules(), &mut facts(Verb::Post, wait), 200, body);
@@ -132,7 +132,7 @@ fn started_aip() -> (Rules, Facts) {
     let rules = rules();
     let mut f = facts(Verb::Post, SPANNER);
     let (dialect, verdict) = start(&rules, &mut f, 200, &format!(r#"{{"name":"{OP}"}}"#));
-    assert_eq!(dialect, Some(Dialect::GoogleAip151));
+    assert_eq!(dialect, Dialect::of(LroDialect::GoogleAip151));
     assert!(matches!(verdict, Verdict::Poll));
     assert_eq!(f.monitor, MonitorKind::GoogleOperation);
     assert_eq!(f.state.google().unwrap().name.as_deref(), Some(OP));
@@ -141,7 +141,7 @@ fn started_aip() -> (Rules, Facts) {
 
 #[test]
 fn aip_terminal_table() {
-    let d = Dialect::GoogleAip151;
+    let d = Dialect::of(LroDialect::GoogleAip151).unwrap();
     let op = |rest: &str| format!(r#"{{"name":"{OP}"{rest}}}"#);
     // 1. Not the shape, or another name.
     let (r, mut f) = started_aip();
@@ -274,7 +274,7 @@ fn aip_terminal_table() {
 fn aip_done_on_the_first_response_needs_no_poll() {
     let body = format!(r#"{{"name":"{OP}","done":true,"response":{{"@type":"t.I"}}}}"#);
     let (dialect, verdict) = start(&rules(), &mut facts(Verb::Post, SPANNER), 200, &body);
-    assert_eq!(dialect, Some(Dialect::GoogleAip151));
+    assert_eq!(dialect, Dialect::of(LroDialect::GoogleAip151));
     assert!(matches!(verdict, Verdict::Result { status: None }));
 }
 

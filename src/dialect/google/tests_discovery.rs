@@ -7,6 +7,7 @@ use super::super::{Facts, Rules, Verb, Verdict};
 use super::discovery;
 use super::tests::*;
 use crate::error::ErrorKind;
+use crate::info::LroDialect;
 
 // ---- §3 discovery operations ----
 
@@ -64,7 +65,7 @@ fn discovery_operations_are_recognized_by_kind_or_gke_host() {
 fn started(orig: &str, body: &str, rules: &Rules) -> Facts {
     let mut f = facts(Verb::Post, orig);
     let (dialect, verdict) = start(rules, &mut f, 200, body);
-    assert_eq!(dialect, Some(Dialect::GoogleDiscovery));
+    assert_eq!(dialect, Dialect::of(LroDialect::GoogleDiscovery));
     assert!(matches!(verdict, Verdict::Poll), "{verdict:?}");
     f
 }
@@ -119,7 +120,7 @@ fn discovery_poll_urls() {
 
 #[test]
 fn discovery_terminal_table() {
-    let d = Dialect::GoogleDiscovery;
+    let d = Dialect::of(LroDialect::GoogleDiscovery).unwrap();
     let compute = |rest: &str| COMPUTE_RUNNING.replace(r#""status":"RUNNING""#, rest);
     let r = rules();
     // 1. Not DONE (numbers too): running.
