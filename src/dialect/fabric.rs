@@ -81,6 +81,22 @@ impl FabricOptions {
     }
 }
 
+/// Fabric: the operation id, and the succeeded state (the result if `/result` has none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
+pub(crate) struct FabricState {
+    pub(crate) id: String,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub(crate) succeeded: Option<Kept>,
+}
+
 /// Whether the original URL is on a Fabric host and the first response a 202.
 pub(crate) fn applies(rules: &Rules, facts: &Facts, head: &http::response::Parts) -> bool {
     head.status == StatusCode::ACCEPTED

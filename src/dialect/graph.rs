@@ -85,6 +85,21 @@ impl GraphOptions {
     }
 }
 
+/// Graph: the first response, when its body may become the result (`resetPassword`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
+pub(crate) struct GraphState {
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub(crate) first: Option<Box<Kept>>,
+}
+
 /// Whether the first response starts a Graph operation: a 202 with `Location` from Graph.
 pub(crate) fn applies(rules: &Rules, facts: &Facts, head: &http::response::Parts) -> bool {
     head.status == StatusCode::ACCEPTED

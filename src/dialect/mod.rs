@@ -56,10 +56,10 @@ use crate::wire::url::Target;
 pub(crate) use custom::StepKind;
 pub use custom::{Claim, Dialect, Exchange, Step};
 pub use fabric::FabricOptions;
+pub use google::GoogleOperation;
 pub use google::GoogleOptions;
 pub use graph::GraphOptions;
 use state::DialectState;
-pub use state::GoogleOperation;
 
 /// The wall clock, read only for an HTTP-date `Retry-After`.
 pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;

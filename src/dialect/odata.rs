@@ -31,6 +31,17 @@ pub(crate) fn asks_async(headers: &HeaderMap) -> bool {
         })
 }
 
+/// OData: whether the monitor is a Dataverse background operation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
+pub(crate) struct ODataState {
+    pub(crate) dataverse: bool,
+}
+
 /// Whether the first response starts an OData operation (§6a).
 pub(crate) fn applies(facts: &Facts, head: &http::response::Parts) -> bool {
     facts.asks_async && head.status == StatusCode::ACCEPTED && head.headers.contains_key(LOCATION)

@@ -3,13 +3,24 @@
 //! forget a part of a dialect.
 
 use std::fmt;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
 
-/// What the operation's dialect keeps about it.
+use super::fabric::FabricState;
+use super::google::GoogleOperation;
+use super::graph::GraphState;
+use super::odata::ODataState;
+use super::user::CustomState;
+
+/// What the operation's dialect keeps about it: one variant a dialect, its type in the
+/// dialect's own file. Tokens carry it as serde writes it (`{"graph": {...}}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case", deny_unknown_fields)
+)]
 pub(crate) enum DialectState {
     /// Azure's rules keep nothing of their own (and no dialect is chosen yet).
     #[default]
@@ -17,105 +28,9 @@ pub(crate) enum DialectState {
     Google(Box<GoogleOperation>),
     Graph(GraphState),
     Fabric(Box<FabricState>),
+    #[cfg_attr(feature = "serde", serde(rename = "odata"))]
     OData(ODataState),
     Custom(Box<CustomState>),
-}
-
-/// A Google operation as its own documents describe it.
-///
-/// ```
-/// # fn f(info: &tower_lro::LroInfo) {
-/// if let Some(op) = info.google() {
-///     println!("{:?} {:?}", op.metadata_type(), op.target_link());
-/// }
-/// # }
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GoogleOperation {
-    pub(crate) name: Option<String>,
-    pub(crate) metadata_type: Option<String>,
-    pub(crate) response_type: Option<String>,
-    /// Done with neither `response` nor `error`.
-    pub(crate) result_missing: bool,
-    pub(crate) target_link: Option<String>,
-    /// Compute's `…/wait` POSTs (only when the layer turns `compute_wait` on).
-    pub(crate) poll_post: bool,
-}
-
-impl GoogleOperation {
-    /// The Operation's `name` (AIP-151), or the discovery operation's `name`.
-    ///
-    /// ```
-    /// # fn f(op: &tower_lro::GoogleOperation) { let _n: Option<&str> = op.name(); }
-    /// ```
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    /// The `@type` of the Operation's `metadata`.
-    ///
-    /// ```
-    /// # fn f(op: &tower_lro::GoogleOperation) { let _t: Option<&str> = op.metadata_type(); }
-    /// ```
-    pub fn metadata_type(&self) -> Option<&str> {
-        self.metadata_type.as_deref()
-    }
-
-    /// The `@type` of the Operation's `response`.
-    ///
-    /// ```
-    /// # fn f(op: &tower_lro::GoogleOperation) { let _t: Option<&str> = op.response_type(); }
-    /// ```
-    pub fn response_type(&self) -> Option<&str> {
-        self.response_type.as_deref()
-    }
-
-    /// True when the Operation ended done with neither `response` nor `error` (some services
-    /// provide no result: GET the resource if you need it).
-    ///
-    /// ```
-    /// # fn f(op: &tower_lro::GoogleOperation) { let _m: bool = op.result_missing(); }
-    /// ```
-    pub fn result_missing(&self) -> bool {
-        self.result_missing
-    }
-
-    /// A discovery operation's `targetLink`: the resource it acted on.
-    ///
-    /// ```
-    /// # fn f(op: &tower_lro::GoogleOperation) { let _t: Option<&str> = op.target_link(); }
-    /// ```
-    pub fn target_link(&self) -> Option<&str> {
-        self.target_link.as_deref()
-    }
-}
-
-/// Graph: the first response, when its body may become the result (`resetPassword`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct GraphState {
-    pub(crate) first: Option<Box<Kept>>,
-}
-
-/// Fabric: the operation id, and the succeeded state (the result if `/result` has none).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct FabricState {
-    pub(crate) id: String,
-    pub(crate) succeeded: Option<Kept>,
-}
-
-/// OData: whether the monitor is a Dataverse background operation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct ODataState {
-    pub(crate) dataverse: bool,
-}
-
-/// A user's dialect: its name and the state its steps keep. The body's hint lives for one
-/// wait only and is never carried.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct CustomState {
-    pub(crate) name: String,
-    pub(crate) state: Option<String>,
-    pub(crate) hint: Option<Duration>,
 }
 
 /// A response kept because it may become the result. It can hold the caller's secrets (a new
@@ -124,6 +39,76 @@ pub(crate) struct CustomState {
 pub(crate) struct Kept {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+}
+
+/// As JSON: headers as `[name, value]` pairs and the body, each text when it is UTF-8 (they
+/// almost always are), else an array of numbers; either way nothing is lost.
+#[cfg(feature = "serde")]
+mod kept_wire {
+    use super::Kept;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(untagged)]
+    enum WireBytes {
+        Text(String),
+        Raw(Vec<u8>),
+    }
+
+    impl WireBytes {
+        fn of(bytes: &[u8]) -> WireBytes {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => WireBytes::Text(text.to_owned()),
+                Err(_) => WireBytes::Raw(bytes.to_vec()),
+            }
+        }
+
+        fn into_bytes(self) -> Vec<u8> {
+            match self {
+                WireBytes::Text(text) => text.into_bytes(),
+                WireBytes::Raw(raw) => raw,
+            }
+        }
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Wire {
+        headers: Vec<(String, WireBytes)>,
+        body: WireBytes,
+    }
+
+    impl serde::Serialize for Kept {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Wire {
+                headers: self
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str().to_owned(), WireBytes::of(v.as_bytes())))
+                    .collect(),
+                body: WireBytes::of(&self.body),
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de> serde::Deserialize<'de> for Kept {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Kept, D::Error> {
+            use serde::de::Error;
+            let wire = Wire::deserialize(d)?;
+            let mut headers = http::HeaderMap::with_capacity(wire.headers.len());
+            for (name, value) in wire.headers {
+                let name = http::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| D::Error::custom("a kept header name is invalid"))?;
+                let value = http::HeaderValue::from_bytes(&value.into_bytes())
+                    .map_err(|_| D::Error::custom(format!("kept header {name} is invalid")))?;
+                headers.append(name, value);
+            }
+            Ok(Kept {
+                headers,
+                body: bytes::Bytes::from(wire.body.into_bytes()),
+            })
+        }
+    }
 }
 
 impl fmt::Debug for Kept {

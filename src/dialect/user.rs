@@ -7,6 +7,25 @@ use crate::error::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::url::Target;
 
+/// A user's dialect: its name and the state its steps keep. The body's hint lives for one
+/// wait only and is never carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
+pub(crate) struct CustomState {
+    pub(crate) name: String,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub(crate) state: Option<String>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) hint: Option<std::time::Duration>,
+}
+
 /// The first registered dialect that claims this first response, and the body it wants.
 pub(crate) fn claim(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<(u16, usize)> {
     let method = facts.verb.method();

@@ -2,11 +2,8 @@
 //! data from outside: it is parsed strictly (unknown members are errors) and checked again
 //! against the layer on resume.
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue};
-
 use super::{ResumeToken, TokenState};
-use crate::dialect::state::{CustomState, DialectState, FabricState, GraphState, Kept, ODataState};
+use crate::dialect::state::DialectState;
 use crate::dialect::GoogleOperation;
 use crate::info::{LroDialect, MonitorKind};
 
@@ -60,172 +57,14 @@ struct WireState {
     inline_result: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<String>,
-    /// The dialect's own state, whole.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dialect_state: Option<WireDialect>,
+    /// The dialect's own state, whole, as its type writes it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    dialect_state: DialectState,
 }
 
 impl WireState {
     fn is_empty(&self) -> bool {
         *self == WireState::default()
-    }
-}
-
-#[derive(PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-enum WireDialect {
-    Google {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        metadata_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        response_type: Option<String>,
-        #[serde(default, skip_serializing_if = "is_default")]
-        result_missing: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        target_link: Option<String>,
-        #[serde(default, skip_serializing_if = "is_default")]
-        poll_post: bool,
-    },
-    Graph {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        first: Option<WireKept>,
-    },
-    Fabric {
-        id: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        succeeded: Option<WireKept>,
-    },
-    #[serde(rename = "odata")]
-    OData { dataverse: bool },
-    Custom {
-        name: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        state: Option<String>,
-    },
-}
-
-/// Bytes as JSON: text when they are UTF-8 (bodies and headers almost always are), else an
-/// array of numbers; either way nothing is lost.
-#[derive(PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-enum WireBytes {
-    Text(String),
-    Raw(Vec<u8>),
-}
-
-impl WireBytes {
-    fn of(bytes: &[u8]) -> WireBytes {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => WireBytes::Text(text.to_owned()),
-            Err(_) => WireBytes::Raw(bytes.to_vec()),
-        }
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        match self {
-            WireBytes::Text(text) => text.into_bytes(),
-            WireBytes::Raw(raw) => raw,
-        }
-    }
-}
-
-#[derive(PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireKept {
-    headers: Vec<(String, WireBytes)>,
-    body: WireBytes,
-}
-
-impl WireKept {
-    fn of(kept: &Kept) -> WireKept {
-        WireKept {
-            headers: kept
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str().to_owned(), WireBytes::of(v.as_bytes())))
-                .collect(),
-            body: WireBytes::of(&kept.body),
-        }
-    }
-
-    fn kept(self) -> Result<Kept, String> {
-        let mut headers = HeaderMap::with_capacity(self.headers.len());
-        for (name, value) in self.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| "resume token: a kept header name is invalid".to_owned())?;
-            let value = HeaderValue::from_bytes(&value.into_bytes())
-                .map_err(|_| format!("resume token: kept header {name} has an invalid value"))?;
-            headers.append(name, value);
-        }
-        Ok(Kept {
-            headers,
-            body: Bytes::from(self.body.into_bytes()),
-        })
-    }
-}
-
-impl WireDialect {
-    fn of(state: &DialectState) -> Option<WireDialect> {
-        Some(match state {
-            DialectState::None => return None,
-            DialectState::Google(g) => WireDialect::Google {
-                name: g.name.clone(),
-                metadata_type: g.metadata_type.clone(),
-                response_type: g.response_type.clone(),
-                result_missing: g.result_missing,
-                target_link: g.target_link.clone(),
-                poll_post: g.poll_post,
-            },
-            DialectState::Graph(g) => WireDialect::Graph {
-                first: g.first.as_deref().map(WireKept::of),
-            },
-            DialectState::Fabric(f) => WireDialect::Fabric {
-                id: f.id.clone(),
-                succeeded: f.succeeded.as_ref().map(WireKept::of),
-            },
-            DialectState::OData(o) => WireDialect::OData {
-                dataverse: o.dataverse,
-            },
-            DialectState::Custom(c) => WireDialect::Custom {
-                name: c.name.clone(),
-                state: c.state.clone(),
-            },
-        })
-    }
-
-    fn state(self) -> Result<DialectState, String> {
-        Ok(match self {
-            WireDialect::Google {
-                name,
-                metadata_type,
-                response_type,
-                result_missing,
-                target_link,
-                poll_post,
-            } => DialectState::Google(Box::new(GoogleOperation {
-                name,
-                metadata_type,
-                response_type,
-                result_missing,
-                target_link,
-                poll_post,
-            })),
-            WireDialect::Graph { first } => DialectState::Graph(GraphState {
-                first: first.map(WireKept::kept).transpose()?.map(Box::new),
-            }),
-            WireDialect::Fabric { id, succeeded } => DialectState::Fabric(Box::new(FabricState {
-                id,
-                succeeded: succeeded.map(WireKept::kept).transpose()?,
-            })),
-            WireDialect::OData { dataverse } => DialectState::OData(ODataState { dataverse }),
-            WireDialect::Custom { name, state } => DialectState::Custom(Box::new(CustomState {
-                name,
-                state,
-                hint: None,
-            })),
-        })
     }
 }
 
@@ -245,17 +84,15 @@ impl TryFrom<Wire> for ResumeToken {
                 "resume token: version 2 keeps `operation_name` and `poll_post` in `state`".into(),
             );
         }
-        let mut dialect = match w.state.dialect_state {
-            Some(state) => state.state()?,
-            None => DialectState::None,
-        };
+        let mut dialect = w.state.dialect_state;
         if v1 && (w.operation_name.is_some() || w.poll_post) {
             // Version 1 held a Google name (or Fabric id) and the `…/wait` flag at the top.
             dialect = match w.dialect {
-                LroDialect::Fabric => DialectState::Fabric(Box::new(FabricState {
-                    id: w.operation_name.unwrap_or_default(),
-                    succeeded: None,
-                })),
+                LroDialect::Fabric => {
+                    let mut state = DialectState::None;
+                    state.fabric_mut().id = w.operation_name.unwrap_or_default();
+                    state
+                }
                 _ => DialectState::Google(Box::new(GoogleOperation {
                     name: w.operation_name,
                     poll_post: w.poll_post,
@@ -308,7 +145,7 @@ impl From<ResumeToken> for Wire {
                 final_state_via: t.state.final_state_via,
                 inline_result: t.state.inline_result,
                 status: t.state.status,
-                dialect_state: WireDialect::of(&t.state.dialect),
+                dialect_state: t.state.dialect,
             },
         }
     }
