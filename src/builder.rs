@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::error::ConfigError;
+use crate::config_error::ConfigError;
+use crate::dialect::FinalStateVia;
 use crate::info::LroDialect;
 use crate::layer::LroLayer;
-use crate::options::FinalStateVia;
 use crate::progress::OnProgress;
 use crate::wire::retry_after::PollSchedule;
 use crate::wire::url::AllowedOrigin;

@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::dialect::FinalStateVia;
 use crate::dialect::HostRules;
 use crate::info::DialectSet;
-use crate::options::FinalStateVia;
 use crate::progress::OnProgress;
 use crate::wire::retry_after::{Jitter, PollSchedule};
 use crate::wire::url::AllowedOrigin;

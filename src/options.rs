@@ -2,45 +2,10 @@
 
 use std::time::Duration;
 
+use crate::dialect::FinalStateVia;
 use crate::info::{DialectSet, LroDialect};
 use crate::progress::OnProgress;
 use crate::wire::retry_after::PollSchedule;
-
-/// Which URL holds an operation's final result once its status monitor reports success
-/// (the OpenAPI `x-ms-long-running-operation-options.final-state-via`).
-///
-/// ```
-/// use tower_lro::FinalStateVia;
-/// assert_eq!("original-uri".parse::<FinalStateVia>(), Ok(FinalStateVia::OriginalUri));
-/// assert!("elsewhere".parse::<FinalStateVia>().is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
-pub enum FinalStateVia {
-    /// GET the latest `Location` header value.
-    Location,
-    /// GET the original request's URI.
-    OriginalUri,
-    /// For POST: the terminal `Azure-AsyncOperation` response is the result.
-    AzureAsyncOperation,
-    /// For POST: the terminal `Operation-Location` response is the result.
-    OperationLocation,
-}
-
-impl std::str::FromStr for FinalStateVia {
-    type Err = crate::ConfigError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "location" => Ok(FinalStateVia::Location),
-            "original-uri" => Ok(FinalStateVia::OriginalUri),
-            "azure-async-operation" => Ok(FinalStateVia::AzureAsyncOperation),
-            "operation-location" => Ok(FinalStateVia::OperationLocation),
-            _ => Err(crate::ConfigError::new("unknown final-state-via")),
-        }
-    }
-}
 
 /// Overrides for one request: put it in the request's extensions.
 ///

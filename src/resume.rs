@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::dialect::state::DialectState;
+use crate::dialect::DialectState;
 use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::redact::redact_raw;

@@ -146,7 +146,7 @@ impl Dialect {
             (_, Some(builtin)) => builtin.read(rules, facts, reply),
             (Dialect::Custom(i), None) => user::read(i, rules, facts, reply),
             (Dialect::Builtin(_), None) => {
-                Verdict::fail(crate::error::ErrorKind::InvalidResumeToken)
+                Verdict::fail(crate::error_kind::ErrorKind::InvalidResumeToken)
             }
         }
     }

@@ -9,9 +9,9 @@ use http::{StatusCode, Uri};
 use serde::Deserialize;
 
 use super::builtin::Builtin;
-use super::state::Kept;
+use super::kept::Kept;
 use super::{Facts, Reply, Rules, Seen, Verdict};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::host;

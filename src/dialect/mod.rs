@@ -33,10 +33,11 @@ pub(crate) mod builtin;
 mod custom;
 pub(crate) mod dispatch;
 pub(crate) mod fabric;
+mod facts;
 pub(crate) mod google;
 pub(crate) mod graph;
+pub(crate) mod kept;
 pub(crate) mod odata;
-pub(crate) mod state;
 pub(crate) mod user;
 
 use std::borrow::Cow;
@@ -47,19 +48,23 @@ use bytes::Bytes;
 use http::{response, Method, StatusCode, Uri};
 use tokio::time::Instant;
 
-use crate::error::ErrorKind;
-use crate::info::MonitorKind;
-use crate::info::{DialectSet, LroDialect};
-use crate::options::FinalStateVia;
-use crate::wire::status::StatusDoc;
-use crate::wire::url::Target;
-pub(crate) use custom::StepKind;
+pub use azure::FinalStateVia;
 pub use custom::{Claim, Dialect, Exchange, Step};
 pub use fabric::FabricOptions;
-pub use google::GoogleOperation;
 pub use google::GoogleOptions;
 pub use graph::GraphOptions;
-use state::DialectState;
+
+pub(crate) use custom::StepKind;
+pub(crate) use facts::Facts;
+
+use crate::error_kind::ErrorKind;
+use crate::info::{DialectSet, GoogleOperation, LroDialect};
+use crate::wire::status::StatusDoc;
+use crate::wire::url::Target;
+use fabric::FabricState;
+use graph::GraphState;
+use odata::ODataState;
+use user::CustomState;
 
 /// The wall clock, read only for an HTTP-date `Retry-After`.
 pub(crate) type Wall<'a> = &'a dyn Fn() -> SystemTime;
@@ -267,118 +272,105 @@ pub(crate) struct Rules {
     pub(crate) generic_vocabulary: bool,
 }
 
-/// What the rules know and update about one operation.
-#[derive(Debug)]
-pub(crate) struct Facts {
-    pub(crate) verb: Verb,
-    /// The original request's URL.
-    pub(crate) orig: Target,
-    pub(crate) monitor: MonitorKind,
-    /// The monitor's URL while `target` is the result's (the final GET); before that the
-    /// target is the monitor. Boxed: every waiting operation holds the field.
-    monitor_kept: Option<Box<Uri>>,
-    pub(crate) target: Target,
-    pub(crate) location: SeenLocation,
-    // Common words borrowed, not allocated: every waiting operation holds one.
-    pub(crate) status_word: Option<Cow<'static, str>>,
-    pub(crate) percent_complete: Option<f64>,
-    pub(crate) gone_on_404: bool,
-    /// What chose the dialect, for `LroInfo`.
-    pub(crate) matched_by: &'static str,
-    /// The request asked `Prefer: respond-async` (what OData's rules key on).
-    pub(crate) asks_async: bool,
-    /// The dialect's own facts, whole.
-    pub(crate) state: DialectState,
+/// What the operation's dialect keeps about it: one variant a dialect, its type in the
+/// dialect's own file. Tokens carry it as serde writes it (`{"graph": {...}}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case", deny_unknown_fields)
+)]
+pub(crate) enum DialectState {
+    /// Azure's rules keep nothing of their own (and no dialect is chosen yet).
+    #[default]
+    None,
+    Google(Box<GoogleOperation>),
+    Graph(GraphState),
+    Fabric(Box<FabricState>),
+    #[cfg_attr(feature = "serde", serde(rename = "odata"))]
+    OData(ODataState),
+    Custom(Box<CustomState>),
 }
 
-impl Facts {
-    pub(crate) fn new(verb: Verb, orig: Target) -> Facts {
-        Facts {
-            verb,
-            target: orig.clone(),
-            monitor_kept: None,
-            orig,
-            monitor: MonitorKind::ProvisioningState,
-            location: None,
-            status_word: None,
-            percent_complete: None,
-            gone_on_404: false,
-            matched_by: "",
-            asks_async: false,
-            state: DialectState::None,
+impl DialectState {
+    /// The operation's own name or id (Google's name, Fabric's id).
+    pub(crate) fn name(&self) -> Option<&str> {
+        match self {
+            DialectState::Google(g) => g.name.as_deref(),
+            DialectState::Fabric(f) => Some(&f.id),
+            _ => None,
         }
     }
 
-    /// Remembers what a status body said, for progress and the extension; the word is copied
-    /// only when it changes.
-    pub(crate) fn note(&mut self, word: Option<&str>, doc: &StatusDoc<'_>) {
-        if let Some(word) = word {
-            if self.status_word.as_deref() != Some(word) {
-                self.status_word = Some(known_word(word));
-            }
-        }
-        if doc.percent_complete.is_some() {
-            self.percent_complete = doc.percent_complete;
+    pub(crate) fn google(&self) -> Option<&GoogleOperation> {
+        match self {
+            DialectState::Google(g) => Some(g),
+            _ => None,
         }
     }
 
-    /// Remembers a `percentComplete`-like value when it is a finite number (any other JSON
-    /// counts as absent).
-    pub(crate) fn note_percent(&mut self, value: Option<&serde_json::Value>) {
-        if let Some(percent) = value.and_then(serde_json::Value::as_f64) {
-            if percent.is_finite() {
-                self.percent_complete = Some(percent);
-            }
+    /// Google's facts, made on first use.
+    pub(crate) fn google_mut(&mut self) -> &mut GoogleOperation {
+        if !matches!(self, DialectState::Google(_)) {
+            *self = DialectState::Google(Box::default());
+        }
+        match self {
+            DialectState::Google(g) => g,
+            _ => unreachable!("set above"),
         }
     }
 
-    /// Remembers the latest `Location`, or its unusable value. A relative value resolves
-    /// against the URL that answered it (`self.target`).
-    pub(crate) fn note_location(&mut self, headers: &http::HeaderMap, rules: &Rules) {
-        let Some(value) = headers.get(http::header::LOCATION) else {
-            return;
-        };
-        let seen = Target::first_in(&self.target.uri, headers, http::header::LOCATION)
-            .map(|t| self.for_request(t, rules))
-            .ok_or_else(|| String::from_utf8_lossy(value.as_bytes()).into_owned());
-        match self.location.as_mut() {
-            Some(kept) => **kept = seen,
-            None => self.location = Some(Box::new(seen)),
+    pub(crate) fn graph_mut(&mut self) -> &mut GraphState {
+        if !matches!(self, DialectState::Graph(_)) {
+            *self = DialectState::Graph(GraphState::default());
+        }
+        match self {
+            DialectState::Graph(g) => g,
+            _ => unreachable!("set above"),
         }
     }
 
-    /// Watches the operation through `kind` at `target` from now on.
-    pub(crate) fn watch(&mut self, kind: MonitorKind, target: Target, rules: &Rules) {
-        let target = self.for_request(target, rules);
-        self.monitor = kind;
-        self.monitor_kept = None;
-        self.target = target;
-    }
-
-    /// The monitor's URL (where the next request goes, until the final GET).
-    pub(crate) fn monitor_uri(&self) -> &Uri {
-        self.monitor_kept.as_deref().unwrap_or(&self.target.uri)
-    }
-
-    /// Aims the next request at `target`: a new monitor, or (`result`) the result, the monitor
-    /// kept for `LroInfo`, progress and errors.
-    pub(crate) fn aim(&mut self, target: Target, result: bool) {
-        if !result {
-            self.monitor_kept = None;
-        } else if self.monitor_kept.is_none() {
-            let monitor = std::mem::replace(&mut self.target, target);
-            self.monitor_kept = Some(Box::new(monitor.uri));
-            return;
+    pub(crate) fn fabric_mut(&mut self) -> &mut FabricState {
+        if !matches!(self, DialectState::Fabric(_)) {
+            *self = DialectState::Fabric(Box::default());
         }
-        self.target = target;
+        match self {
+            DialectState::Fabric(f) => f,
+            _ => unreachable!("set above"),
+        }
     }
 
-    /// Applies the api-version option to a monitor or result URL.
-    pub(crate) fn for_request(&self, target: Target, rules: &Rules) -> Target {
-        if rules.add_api_version {
-            target.with_api_version_of(&self.orig.uri)
-        } else {
-            target
+    pub(crate) fn odata(&self) -> ODataState {
+        match self {
+            DialectState::OData(o) => *o,
+            _ => ODataState::default(),
+        }
+    }
+
+    pub(crate) fn odata_mut(&mut self) -> &mut ODataState {
+        if !matches!(self, DialectState::OData(_)) {
+            *self = DialectState::OData(ODataState::default());
+        }
+        match self {
+            DialectState::OData(o) => o,
+            _ => unreachable!("set above"),
+        }
+    }
+
+    pub(crate) fn custom(&self) -> Option<&CustomState> {
+        match self {
+            DialectState::Custom(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn custom_mut(&mut self) -> &mut CustomState {
+        if !matches!(self, DialectState::Custom(_)) {
+            *self = DialectState::Custom(Box::default());
+        }
+        match self {
+            DialectState::Custom(c) => c,
+            _ => unreachable!("set above"),
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::builtin::Builtin;
 use super::{Facts, Reply, Rules, Verdict};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::url::Target;

@@ -3,7 +3,7 @@
 use http::response;
 
 use super::{Claim, Exchange, Facts, Registered, Reply, Rules, Step, StepKind, Verdict};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::url::Target;
 

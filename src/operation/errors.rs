@@ -9,7 +9,8 @@ use tokio::time::Instant;
 use super::{Operation, Phase};
 use crate::dialect::dispatch::Dialect;
 use crate::dialect::{Reply, Seen};
-use crate::error::{ErrorKind, LroError};
+use crate::error::LroError;
+use crate::error_kind::ErrorKind;
 
 impl Operation {
     /// An error of the inner service (or of a body it produced). The original request's own

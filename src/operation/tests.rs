@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::{Next, Operation, Reply, Seen};
 use crate::config::Config;
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::options::LroOptions;
 use crate::poll::LroPoll;
 use crate::wire::url::AllowedOrigin;

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::tests::{expect_fail, expect_pass, expect_return, start, AAO, LOC, ORIG, S1};
 use super::{Next, Operation};
 use crate::config::Config;
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::MonitorKind;
 use crate::resume::ResumeToken;
 use crate::wire::url::AllowedOrigin;

@@ -12,8 +12,8 @@ use super::tests::{expect_fail, expect_pass, expect_return, start_with};
 use super::tests_hardened::{feed_200, resume, token};
 use super::{Next, Operation};
 use crate::config::Config;
-use crate::dialect::state::DialectState;
-use crate::error::ErrorKind;
+use crate::dialect::DialectState;
+use crate::error_kind::ErrorKind;
 use crate::info::{LroDialect, MonitorKind};
 use crate::options::LroOptions;
 

@@ -11,8 +11,9 @@ use tokio::time::Instant;
 
 use super::{Next, Operation, Reply, Seen};
 use crate::config::Config;
+use crate::dialect::FinalStateVia;
 use crate::info::LroDialect;
-use crate::options::{FinalStateVia, LroOptions};
+use crate::options::LroOptions;
 use crate::poll::LroPoll;
 use crate::resume::ResumeToken;
 

@@ -3,8 +3,8 @@
 //! against the layer on resume.
 
 use super::{ResumeToken, TokenState};
-use crate::dialect::state::DialectState;
-use crate::dialect::GoogleOperation;
+use crate::dialect::DialectState;
+use crate::info::GoogleOperation;
 use crate::info::{LroDialect, MonitorKind};
 
 /// The token format this build writes. Version 1 tokens (without `state`) are still read.

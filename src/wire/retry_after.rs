@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use http::header::{HeaderMap, HeaderName};
 
-use crate::error::ConfigError;
+use crate::config_error::ConfigError;
 
 /// Reads the first retry hint that parses to a positive delay: `retry-after-ms`,
 /// `x-ms-retry-after-ms`, then `Retry-After` (seconds or an HTTP-date against `now`, which is

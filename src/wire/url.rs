@@ -4,7 +4,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::Uri;
 use url::Url;
 
-use crate::error::ConfigError;
+use crate::config_error::ConfigError;
 
 /// A URL the layer may request. Absolute values are kept exactly as the server wrote them and
 /// checked on their `http::Uri` form, which is what the inner service will connect to; the

@@ -6,7 +6,7 @@ use http::{response, StatusCode};
 
 use super::super::{Facts, Reply, Rules, Seen, Verb, Verdict};
 use super::{ended, final_result};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::status::{is_running_word, State, StatusDoc};
 use crate::wire::url::Target;

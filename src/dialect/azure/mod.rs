@@ -2,13 +2,15 @@
 
 mod detect;
 mod final_result;
+
+pub use final_result::FinalStateVia;
 mod monitor;
 
 use http::response;
 
 use super::builtin::Builtin;
 use super::{Facts, Reply, Rules, Verdict};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::{LroDialect, MonitorKind};
 use crate::wire::status::State;
 

@@ -6,7 +6,7 @@ use serde::de::IgnoredAny;
 
 use super::super::{Facts, Reply, Rules, Verb, Verdict};
 use super::{detect, ended, final_result};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::MonitorKind;
 use crate::wire::status::{is_running_word, State, StatusDoc};
 use crate::wire::url::Target;

@@ -6,10 +6,11 @@ use std::time::Duration;
 use http::{Response, StatusCode};
 
 use crate::config::Config;
-use crate::error::ErrorKind;
+use crate::dialect::FinalStateVia;
+use crate::error_kind::ErrorKind;
 use crate::operation::tests::*;
 use crate::operation::Next;
-use crate::options::{FinalStateVia, LroOptions};
+use crate::options::LroOptions;
 
 #[test]
 fn status_monitor_bodies() {

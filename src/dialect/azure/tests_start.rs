@@ -7,7 +7,7 @@ use http::{Request, Response, StatusCode};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::MonitorKind;
 use crate::operation::tests::*;
 use crate::operation::Operation;

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use super::super::{Facts, Reply, Rules, Verdict};
 use super::version_prefix;
 use crate::dialect::builtin::Builtin;
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::retry_after::PollSchedule;

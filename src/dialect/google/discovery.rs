@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::super::{Facts, Reply, Rules, Verb, Verdict};
 use super::version_prefix;
 use crate::dialect::builtin::Builtin;
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::host;

@@ -5,7 +5,7 @@ use tokio::time::Instant;
 
 use super::super::dispatch::Dialect;
 use super::super::{Facts, Reply, Rules, Seen, Verb, Verdict};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::{DialectSet, LroDialect};
 use crate::wire::url::Target;
 

@@ -6,7 +6,7 @@ use super::super::dispatch::Dialect;
 use super::super::{Facts, Rules, Verb, Verdict};
 use super::tests::*;
 use super::{addresses_operation, aip, code_and_message, discovery, retry_delay};
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::MonitorKind;
 use crate::info::{DialectSet, LroDialect};
 

@@ -6,7 +6,7 @@ use super::super::dispatch::Dialect;
 use super::super::{Facts, Rules, Verb, Verdict};
 use super::discovery;
 use super::tests::*;
-use crate::error::ErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::info::LroDialect;
 
 // ---- §3 discovery operations ----
