@@ -144,6 +144,7 @@ pub mod dialect;
 mod error;
 mod error_kind;
 mod future;
+mod google_operation;
 mod info;
 mod layer;
 mod operation;

@@ -1,0 +1,100 @@
+//! `GoogleOperation`: what a Google operation's own documents said of it.
+
+/// A Google operation as its own documents describe it: the Google dialects' whole state,
+/// and what [`LroInfo::google`] shows.
+///
+/// ```
+/// # fn f(info: &tower_lro::LroInfo) {
+/// if let Some(op) = info.google() {
+///     println!("{:?} {:?}", op.metadata_type(), op.target_link());
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
+pub struct GoogleOperation {
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub(crate) name: Option<String>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub(crate) metadata_type: Option<String>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub(crate) response_type: Option<String>,
+    /// Done with neither `response` nor `error`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "std::ops::Not::not")
+    )]
+    pub(crate) result_missing: bool,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub(crate) target_link: Option<String>,
+    /// Compute's `…/wait` POSTs (only when the layer turns `compute_wait` on).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "std::ops::Not::not")
+    )]
+    pub(crate) poll_post: bool,
+}
+
+impl GoogleOperation {
+    /// The Operation's `name` (AIP-151), or the discovery operation's `name`.
+    ///
+    /// ```
+    /// # fn f(op: &tower_lro::GoogleOperation) { let _n: Option<&str> = op.name(); }
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The `@type` of the Operation's `metadata`.
+    ///
+    /// ```
+    /// # fn f(op: &tower_lro::GoogleOperation) { let _t: Option<&str> = op.metadata_type(); }
+    /// ```
+    pub fn metadata_type(&self) -> Option<&str> {
+        self.metadata_type.as_deref()
+    }
+
+    /// The `@type` of the Operation's `response`.
+    ///
+    /// ```
+    /// # fn f(op: &tower_lro::GoogleOperation) { let _t: Option<&str> = op.response_type(); }
+    /// ```
+    pub fn response_type(&self) -> Option<&str> {
+        self.response_type.as_deref()
+    }
+
+    /// True when the Operation ended done with neither `response` nor `error` (some services
+    /// provide no result: GET the resource if you need it).
+    ///
+    /// ```
+    /// # fn f(op: &tower_lro::GoogleOperation) { let _m: bool = op.result_missing(); }
+    /// ```
+    pub fn result_missing(&self) -> bool {
+        self.result_missing
+    }
+
+    /// A discovery operation's `targetLink`: the resource it acted on.
+    ///
+    /// ```
+    /// # fn f(op: &tower_lro::GoogleOperation) { let _t: Option<&str> = op.target_link(); }
+    /// ```
+    pub fn target_link(&self) -> Option<&str> {
+        self.target_link.as_deref()
+    }
+}
