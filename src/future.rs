@@ -52,6 +52,8 @@ pin_project! {
     enum Kind<F, D> {
         PassThrough { #[pin] future: F },
         Operation { driver: D },
+        // A token the layer refused: nothing was sent.
+        Refused { error: Option<crate::LroError> },
     }
 }
 
@@ -111,6 +113,13 @@ where
     pub(crate) fn pass_through(future: S::Future) -> Self {
         ResponseFuture {
             kind: Kind::PassThrough { future },
+        }
+    }
+
+    /// A token refused before anything was sent.
+    pub(crate) fn refused(error: crate::LroError) -> Self {
+        ResponseFuture {
+            kind: Kind::Refused { error: Some(error) },
         }
     }
 
@@ -191,6 +200,10 @@ where
                 Poll::Ready(Ok(response.map(LroBody::inner)))
             }
             KindProj::Operation { driver } => driver.as_mut().poll(cx),
+            KindProj::Refused { error } => Poll::Ready(Err(match error.take() {
+                Some(error) => Box::new(error),
+                None => "tower-lro: response future polled after completion".into(),
+            })),
         }
     }
 }

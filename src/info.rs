@@ -193,6 +193,8 @@ pub struct LroInfo {
     /// The operation's own name or id (Google's name, Fabric's id).
     pub(crate) operation_name: Option<String>,
     pub(crate) google: Option<Box<GoogleOperation>>,
+    /// Set when the operation was handed over before its end (start now, check later).
+    pub(crate) resume_token: Option<Box<crate::ResumeToken>>,
 }
 
 /// The status and headers of the response that started an operation, shared, not copied, by
@@ -265,6 +267,7 @@ impl std::fmt::Debug for LroInfo {
             .field("initial_status_and_header_names", &initial)
             .field("dialect", &self.dialect)
             .field("matched_by", &self.matched_by)
+            .field("handed_over", &self.resume_token.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -380,6 +383,22 @@ impl LroInfo {
     /// ```
     pub fn operation_name(&self) -> Option<&str> {
         self.operation_name.as_deref()
+    }
+
+    /// The token to check on or resume the operation later, when the response was handed over
+    /// before the operation ended ([`LroOptions::hand_over`](crate::LroOptions::hand_over), or a
+    /// [`check`](crate::LroOptions::check) that found it still running); `None` on a final
+    /// result.
+    ///
+    /// ```
+    /// # fn f(i: &tower_lro::LroInfo) {
+    /// if let Some(token) = i.resume_token() {
+    ///     println!("still running; check again later with {}", token.url());
+    /// }
+    /// # }
+    /// ```
+    pub fn resume_token(&self) -> Option<&crate::ResumeToken> {
+        self.resume_token.as_deref()
     }
 
     /// What a Google operation's documents said of it (its types, target link), when a Google

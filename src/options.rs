@@ -42,6 +42,20 @@ pub struct LroOptions {
     pub(crate) google: Option<crate::GoogleOptions>,
     pub(crate) graph: Option<crate::GraphOptions>,
     pub(crate) fabric: Option<crate::FabricOptions>,
+    /// Hand the first response over with a token instead of polling.
+    pub(crate) hand_over: bool,
+    /// This request resumes (or checks) the operation of a token instead of being sent.
+    pub(crate) resume: Option<std::sync::Arc<(crate::ResumeToken, Resume)>>,
+}
+
+/// How a request carrying a token goes on with its operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resume {
+    /// Poll to the end, as the uninterrupted call would have.
+    ToTheEnd,
+    /// One poll at once: the final response, the error, or the poll's answer with a fresh
+    /// token when the operation still runs.
+    Once,
 }
 
 impl LroOptions {
@@ -168,6 +182,61 @@ impl LroOptions {
         self.dialects
             .iter()
             .fold(layer, |set, &(dialect, on)| set.with(dialect, on))
+    }
+
+    /// Start now, check later: when the first response starts an operation, hand it over at
+    /// once instead of polling. Its [`LroInfo`](crate::LroInfo) carries a
+    /// [`resume_token`](crate::LroInfo::resume_token) to [`check`](LroOptions::check) or
+    /// [`resume`](LroOptions::resume) it later (in this process or another). Nothing is polled;
+    /// an operation already done on its first response resolves as usual.
+    ///
+    /// ```
+    /// let o = tower_lro::LroOptions::new().hand_over();
+    /// # let _ = o;
+    /// ```
+    pub fn hand_over(mut self) -> Self {
+        self.hand_over = true;
+        self
+    }
+
+    /// Check once on the operation of `token`: the request that carries these options is not
+    /// sent; its URI names the origin the operation must be on (the token is data from outside:
+    /// behaviour §7), its headers and extensions go along as the original request's would. The
+    /// layer polls once, without waiting: the response is the final result (after the final
+    /// GET, if the dialect needs one), or an error, or, while the operation runs, the poll's
+    /// own answer whose `LroInfo` has the status, the progress and a fresh token.
+    ///
+    /// ```
+    /// # fn f(token: tower_lro::ResumeToken) {
+    /// let request = http::Request::get("https://management.azure.com/")
+    ///     .extension(tower_lro::LroOptions::new().check(token))
+    ///     .body(String::new())
+    ///     .unwrap();
+    /// # let _ = request;
+    /// # }
+    /// ```
+    pub fn check(mut self, token: crate::ResumeToken) -> Self {
+        self.resume = Some(std::sync::Arc::new((token, Resume::Once)));
+        self
+    }
+
+    /// Resume the operation of `token` to its end, through any stack (the request-carried form
+    /// of [`Lro::resume`](crate::Lro::resume)): the request that carries these options is not
+    /// sent; its URI names the origin the operation must be on, its headers and extensions go
+    /// along as the original request's would.
+    ///
+    /// ```
+    /// # fn f(token: tower_lro::ResumeToken) {
+    /// let request = http::Request::get("https://management.azure.com/")
+    ///     .extension(tower_lro::LroOptions::new().resume(token))
+    ///     .body(String::new())
+    ///     .unwrap();
+    /// # let _ = request;
+    /// # }
+    /// ```
+    pub fn resume(mut self, token: crate::ResumeToken) -> Self {
+        self.resume = Some(std::sync::Arc::new((token, Resume::ToTheEnd)));
+        self
     }
 
     /// Google's settings for this request, in place of the layer's.

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::LroError;
 use crate::future::ResponseFuture;
 use crate::operation::Operation;
+use crate::options::{LroOptions, Resume};
 use crate::resume::ResumeToken;
 use crate::LroBody;
 
@@ -161,6 +162,13 @@ where
     // method check; the rest is out of line.
     #[inline]
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if req
+            .extensions()
+            .get::<LroOptions>()
+            .is_some_and(|o| o.resume.is_some())
+        {
+            return self.call_resume(req);
+        }
         if !may_start(req.method()) {
             return ResponseFuture::pass_through(self.inner.call(req));
         }
@@ -169,6 +177,33 @@ where
 }
 
 impl<S> Lro<S> {
+    /// A request that carries a token (`LroOptions::check` / `resume`): it is not sent; its
+    /// URI names the expected origin, its headers and extensions go along with the polls.
+    #[inline(never)]
+    fn call_resume<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, ResBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        ReqBody: Default,
+    {
+        let Some(carried) = req
+            .extensions()
+            .get::<LroOptions>()
+            .and_then(|o| o.resume.clone())
+        else {
+            return ResponseFuture::pass_through(self.inner.call(req));
+        };
+        let (token, how) = &*carried;
+        let once = *how == Resume::Once;
+        let now = tokio::time::Instant::now();
+        match Operation::resume_request(&req, token, once, &self.config, now) {
+            Ok(operation) => ResponseFuture::resumed(self.inner.clone(), operation),
+            Err(error) => ResponseFuture::refused(error),
+        }
+    }
+
     /// A request whose method may start an operation.
     #[inline(never)]
     fn call_writing<ReqBody, ResBody>(

@@ -92,6 +92,17 @@ impl Respond {
     }
 }
 
+/// Whether the caller waits for the end, or checks now and later (behaviour §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Poll to the end.
+    ToTheEnd,
+    /// Hand the first response over with a token instead of polling.
+    HandOver,
+    /// One poll (and the final GET it may lead to), then hand over while still running.
+    CheckOnce,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Initial,
@@ -140,7 +151,11 @@ pub(crate) struct Operation {
     unhinted_waits: u32,
     total_wait: Duration,
     /// The wait before the next request: a token carries it to the resumed run.
-    next_wait: Duration,
+    // Nanoseconds, saturating: a `Duration` would cost every waiting operation 8 more bytes.
+    next_wait: u64,
+    mode: Mode,
+    /// The response goes to the caller before the end: `LroInfo` carries a token.
+    handed_over: bool,
     /// The status and headers of the response that started the operation, for `LroInfo`.
     initial: Option<(StatusCode, PackedHeaders)>,
     hooks: [Option<OnProgress>; 2],
@@ -235,7 +250,13 @@ impl Operation {
             transient_total: 0,
             unhinted_waits: 0,
             total_wait: Duration::ZERO,
-            next_wait: Duration::ZERO,
+            next_wait: 0,
+            mode: if options.hand_over {
+                Mode::HandOver
+            } else {
+                Mode::ToTheEnd
+            },
+            handed_over: false,
             initial: None,
         }
     }
@@ -322,6 +343,7 @@ impl Operation {
             matched_by: self.facts.matched_by,
             operation_name: self.facts.state.name().map(str::to_owned),
             google: self.facts.state.google().cloned().map(Box::new),
+            resume_token: self.handed_over.then(|| Box::new(self.token())),
         }
     }
 
@@ -352,7 +374,7 @@ impl Operation {
     fn token_state(&self) -> TokenState {
         let facts = &self.facts;
         TokenState {
-            wait_ms: u64::try_from(self.next_wait.as_millis()).unwrap_or(u64::MAX),
+            wait_ms: self.next_wait / 1_000_000,
             schedule_step: self.unhinted_waits,
             location_unusable: matches!(facts.location.as_deref(), Some(Err(_))),
             final_state_via: self.rules.final_state_via,
@@ -364,7 +386,7 @@ impl Operation {
 
     /// The wait a resumed operation owes before its first request, within its deadline.
     pub(crate) fn resumed_wait(&self) -> Duration {
-        self.next_wait
+        Duration::from_nanos(self.next_wait)
     }
 
     /// When the operation must have ended, if `max_duration` is set.
@@ -422,6 +444,11 @@ impl Operation {
 }
 
 use crate::wire::redact::redacted_uri;
+
+/// `d` in nanoseconds, saturating at `u64::MAX` (584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
 
 #[cfg(test)]
 pub(crate) mod tests;

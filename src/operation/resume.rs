@@ -38,6 +38,35 @@ impl Operation {
         config: &Arc<Config>,
         now: Instant,
     ) -> Result<Operation, LroError> {
+        Operation::resume_with::<()>(token, origin, config, None, now)
+    }
+
+    /// [`Operation::resume`] through a request that carries the token: its headers and
+    /// extensions go along as the original request's would, and `once` checks instead of
+    /// polling to the end.
+    pub(crate) fn resume_request<B>(
+        req: &http::Request<B>,
+        token: &ResumeToken,
+        once: bool,
+        config: &Arc<Config>,
+        now: Instant,
+    ) -> Result<Operation, LroError> {
+        let mut op = Operation::resume_with(token, req.uri(), config, Some(req), now)?;
+        if once {
+            op.mode = super::Mode::CheckOnce;
+            // A check asks now: no wait first.
+            op.next_wait = 0;
+        }
+        Ok(op)
+    }
+
+    fn resume_with<B>(
+        token: &ResumeToken,
+        origin: &http::Uri,
+        config: &Arc<Config>,
+        req: Option<&http::Request<B>>,
+        now: Instant,
+    ) -> Result<Operation, LroError> {
         let bad = |what: &str| {
             LroError::new(ErrorKind::InvalidResumeToken)
                 .with_detail(format!("resume token: {what}"))
@@ -151,6 +180,14 @@ impl Operation {
             // What OData's start learned from the request.
             facts.asks_async = dialect.public() == LroDialect::OData;
         }
+        if let Some(req) = req {
+            // Same-origin requests carry these; the origin rule strips credentials per request.
+            op.version = req.version();
+            op.headers = crate::wire::url::poll_headers(req.headers());
+            let mut extensions = req.extensions().clone();
+            extensions.remove::<crate::options::LroOptions>();
+            op.extensions = extensions;
+        }
         dialect.edit_poll_headers(&mut op.headers);
         // Whether the result's URL came from a redirect (which may carry its credential in its
         // query) is not in the token: shown redacted, failing closed.
@@ -176,7 +213,7 @@ impl Operation {
             op.schedule = dialect.default_schedule(&op.rules, &op.facts);
         }
         op.unhinted_waits = state.schedule_step;
-        op.next_wait = Duration::from_millis(state.wait_ms).min(config.max_interval);
+        op.next_wait = super::nanos(Duration::from_millis(state.wait_ms).min(config.max_interval));
         // The first request follows the wait; a poll of the monitor counts against this run.
         if op.phase == Phase::Polling {
             op.polls = 1;

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
-use super::{Next, Operation, Phase, Respond, ResultBody};
+use super::{Mode, Next, Operation, Phase, Respond, ResultBody};
 use crate::dialect::dispatch::Dialect;
 use crate::dialect::{is_transient, Reply, Verdict};
 use crate::error::LroError;
@@ -21,11 +21,39 @@ use crate::wire::url::{self, Admission, Target};
 impl Operation {
     /// Reads one response and decides the next step.
     pub(crate) fn on_response(&mut self, reply: Reply<'_>) -> Next {
-        match (self.phase, self.dialect) {
+        let before = self.phase;
+        let next = match (self.phase, self.dialect) {
             (Phase::Initial, _) | (_, None) => self.on_initial(reply),
             (Phase::Polling, Some(dialect)) => self.on_poll(dialect, reply),
             (Phase::Final, _) => self.on_final(reply),
+        };
+        self.maybe_hand_over(before, next)
+    }
+
+    /// Start now, check later (behaviour §7): a request to wait for becomes the response just
+    /// read, with a token. Handing over the first response polls nothing; a check makes one
+    /// poll, and the final GET it leads to at once.
+    fn maybe_hand_over(&mut self, before: Phase, next: Next) -> Next {
+        let Next::Get { delay } = next else {
+            return next;
+        };
+        let to_result_now =
+            before == Phase::Polling && self.phase == Phase::Final && delay.is_zero();
+        let hand_over = match self.mode {
+            Mode::ToTheEnd => false,
+            Mode::HandOver => before == Phase::Initial,
+            Mode::CheckOnce => !to_result_now,
+        };
+        if !hand_over {
+            return next;
         }
+        // The token says where the next request goes and after which wait; no request of this
+        // run is made for it.
+        if before != Phase::Final && self.phase != Phase::Final {
+            self.polls = self.polls.saturating_sub(1);
+        }
+        self.handed_over = true;
+        self.respond(Respond::this(None))
     }
 
     fn on_initial(&mut self, reply: Reply<'_>) -> Next {
@@ -129,7 +157,7 @@ impl Operation {
                     );
                 }
                 self.total_wait = self.total_wait.saturating_add(delay);
-                self.next_wait = delay;
+                self.next_wait = super::nanos(delay);
                 Next::Get { delay }
             }
             Verdict::FailWith {
@@ -235,7 +263,7 @@ impl Operation {
             }
         };
         // Kept even when a limit refuses the wait: a token made now still owes it.
-        self.next_wait = delay;
+        self.next_wait = super::nanos(delay);
         if let Err(e) = self.check_origin(Some(reply), now) {
             return Next::Fail(e);
         }
