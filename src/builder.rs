@@ -189,18 +189,6 @@ impl LroLayerBuilder {
         self
     }
 
-    /// The former name of [`LroLayerBuilder::require_monitor_on_202`].
-    ///
-    /// ```
-    /// # #[allow(deprecated)]
-    /// let b = tower_lro::LroLayer::builder().strict(true);
-    /// # let _ = b;
-    /// ```
-    #[deprecated(since = "0.2.0", note = "renamed `require_monitor_on_202`")]
-    pub fn strict(self, yes: bool) -> Self {
-        self.require_monitor_on_202(yes)
-    }
-
     /// Admit another origin for monitor and result URLs. Credential headers are stripped for
     /// it unless [`AllowedOrigin::with_credentials`] says otherwise.
     ///

@@ -28,7 +28,7 @@ pub enum ErrorKind {
     InvalidPollingUrl,
     /// A URL the layer was about to request is not on the original request's origin.
     CrossOriginPollingUrl,
-    /// Strict mode: a POST/DELETE answered 202 without any monitor header.
+    /// With `require_monitor_on_202`, a `202 Accepted` named no monitor.
     MissingPollingUrl,
     /// `max_polls` or `max_duration` was reached.
     TimedOut,

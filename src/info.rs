@@ -14,9 +14,8 @@ use crate::wire::headers::PackedHeaders;
 /// ```
 /// assert_eq!(tower_lro::MonitorKind::Location.header_name(), Some("location"));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum MonitorKind {
     /// An `Azure-AsyncOperation` status monitor.
@@ -79,16 +78,15 @@ impl MonitorKind {
 /// use tower_lro::LroDialect;
 /// assert_eq!(LroDialect::GoogleAip151.as_str(), "google-aip-151");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum LroDialect {
     /// Azure Resource Manager and Azure-style REST APIs (on by default).
     Azure,
     /// Google's `google.longrunning.Operation` over REST (AIP-151): a `200` whose body is an
     /// Operation, polled at `{version}/{name}`.
-    #[cfg_attr(feature = "serde", serde(rename = "google-aip-151"))]
+    #[serde(rename = "google-aip-151")]
     GoogleAip151,
     /// Google's discovery-style operations: Compute, GKE and Cloud SQL.
     GoogleDiscovery,
@@ -97,7 +95,7 @@ pub enum LroDialect {
     /// Microsoft Fabric's `202` + `x-ms-operation-id` operations (on by default).
     Fabric,
     /// OData asynchronous requests: the caller sent `Prefer: respond-async` (on by default).
-    #[cfg_attr(feature = "serde", serde(rename = "odata"))]
+    #[serde(rename = "odata")]
     OData,
     /// A dialect of the user's own ([`crate::dialect::Dialect`]), registered with
     /// [`LroLayerBuilder::with_dialect`](crate::LroLayerBuilder::with_dialect); its name is in

@@ -170,7 +170,7 @@ pub use layer::LroLayer;
 pub use options::LroOptions;
 pub use poll::LroPoll;
 pub use progress::{OnProgress, Progress};
-pub use resume::ResumeToken;
+pub use resume::{ResumeToken, TokenError};
 pub use scope::{CredentialScope, CredentialScopeLayer};
 pub use service::Lro;
 pub use wire::retry_after::PollSchedule;

@@ -11,7 +11,7 @@ use crate::wire::redact::redact_raw;
 /// [`Lro::resume`](crate::Lro::resume).
 ///
 /// Taken from any [`LroError`](crate::LroError) (`resume_token()`) and from every
-/// [`Progress`](crate::Progress) report. With the default `serde` feature it serializes (with a
+/// [`Progress`](crate::Progress) report. It serializes with serde (with a
 /// format `version`, so that a token from another release is refused clearly, not misread),
 /// and `Display` / `FromStr` give it a JSON text form.
 ///
@@ -21,7 +21,6 @@ use crate::wire::redact::redact_raw;
 /// it as you would a credential. `Debug` redacts query values but `api-version`.
 ///
 /// ```
-/// # #[cfg(feature = "serde")] {
 /// let text = r#"{"version":1,"method":"PUT","original_uri":"https://management.azure.com/x?api-version=1",
 ///               "monitor":"azure-async-operation","url":"https://management.azure.com/ops/1",
 ///               "location":null,"final_get":false,"polls":3}"#;
@@ -29,14 +28,9 @@ use crate::wire::redact::redact_raw;
 /// assert_eq!(token.url(), "https://management.azure.com/ops/1");
 /// assert_eq!(token.to_string().parse::<tower_lro::ResumeToken>().unwrap(), token);
 /// assert!(text.replace(r#""version":1"#, r#""version":3"#).parse::<tower_lro::ResumeToken>().is_err());
-/// # }
 /// ```
-#[derive(Clone, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(try_from = "Wire", into = "Wire")
-)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "Wire", into = "Wire")]
 pub struct ResumeToken {
     pub(crate) method: String,
     pub(crate) original_uri: String,
@@ -72,9 +66,7 @@ pub(crate) struct TokenState {
     pub(crate) dialect: DialectState,
 }
 
-#[cfg(feature = "serde")]
 mod wire;
-#[cfg(feature = "serde")]
 use wire::Wire;
 
 impl fmt::Debug for ResumeToken {
@@ -211,7 +203,6 @@ impl ResumeToken {
     }
 }
 
-#[cfg(feature = "serde")]
 impl fmt::Display for ResumeToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = serde_json::to_string(self).map_err(|_| fmt::Error)?;
@@ -219,14 +210,58 @@ impl fmt::Display for ResumeToken {
     }
 }
 
-#[cfg(feature = "serde")]
 impl std::str::FromStr for ResumeToken {
-    type Err = crate::ConfigError;
+    type Err = TokenError;
 
     /// Parses the JSON text form; a malformed token or one of another format version is an
     /// error that says which.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_str(s)
-            .map_err(|e| crate::ConfigError::new(format!("not a usable resume token: {e}")))
+        serde_json::from_str(s).map_err(|e| {
+            let version = serde_json::from_str::<serde_json::Value>(s)
+                .ok()
+                .and_then(|v| v.get("version")?.as_u64())
+                .and_then(|v| u32::try_from(v).ok())
+                .filter(|v| !wire::reads(*v));
+            TokenError {
+                reason: e.to_string(),
+                version,
+            }
+        })
     }
 }
+
+/// A resume token's text that could not be read: not JSON, a missing or unknown member (named
+/// in the message), a value of the wrong type, or a format version this build does not read.
+///
+/// ```
+/// let e = "{}".parse::<tower_lro::ResumeToken>().unwrap_err();
+/// assert!(e.to_string().contains("missing field"), "{e}");
+/// let old = r#"{"version":9,"method":"PUT","original_uri":"https://h/x","monitor":"location",
+///               "url":"https://h/o","location":null,"final_get":false,"polls":0}"#;
+/// assert_eq!(old.parse::<tower_lro::ResumeToken>().unwrap_err().version(), Some(9));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenError {
+    reason: String,
+    version: Option<u32>,
+}
+
+impl TokenError {
+    /// The token's format version, when it is one this build does not read.
+    ///
+    /// ```
+    /// let e = "not json".parse::<tower_lro::ResumeToken>().unwrap_err();
+    /// assert_eq!(e.version(), None);
+    /// ```
+    pub fn version(&self) -> Option<u32> {
+        self.version
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not a usable resume token: {}", self.reason)
+    }
+}
+
+impl std::error::Error for TokenError {}

@@ -29,6 +29,17 @@ impl Trace {
         let status = status.as_u16();
         match next {
             Next::PassThrough => {}
+            // The final GET is named as such: it is no poll of the monitor.
+            Next::Get { delay } if op.is_final_get() => {
+                tracing::debug!(
+                    parent: self.span(op),
+                    status,
+                    word = op.status_word(),
+                    delay_ms = delay.as_millis() as u64,
+                    url = %Redacted(op.target_uri()),
+                    "lro final get scheduled"
+                );
+            }
             Next::Get { delay } => {
                 tracing::debug!(
                     parent: self.span(op),

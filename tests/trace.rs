@@ -145,3 +145,39 @@ async fn tracing_records_polls_without_secrets() {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_final_get_is_named_as_such() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (mock, mut handle) = mock::pair();
+    let url = format!("{ARM}/things/t1?api-version=2024-01-01");
+    let req = Request::put(url.as_str()).body(String::new()).unwrap();
+    let call = tokio::spawn(LroLayer::new().layer(mock).oneshot(req));
+    let op = format!("{ARM}/ops/1?api-version=2024-01-01");
+    answer(
+        &mut handle,
+        &url,
+        response(201, &[("azure-asyncoperation", &op)], "{}"),
+    )
+    .await;
+    answer(
+        &mut handle,
+        &op,
+        response(200, &[], r#"{"status":"Succeeded"}"#),
+    )
+    .await;
+    answer(&mut handle, &url, response(200, &[], r#"{"id":"t1"}"#)).await;
+    call.await.unwrap().unwrap();
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("lro poll scheduled").count(), 1, "{text}");
+    assert_eq!(text.matches("lro final get scheduled").count(), 1, "{text}");
+}

@@ -16,7 +16,6 @@ pub(crate) struct Kept {
 
 /// As JSON: headers as `[name, value]` pairs and the body, each text when it is UTF-8 (they
 /// almost always are), else an array of numbers; either way nothing is lost.
-#[cfg(feature = "serde")]
 mod kept_wire {
     use super::Kept;
 

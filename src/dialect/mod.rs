@@ -274,12 +274,8 @@ pub(crate) struct Rules {
 
 /// What the operation's dialect keeps about it: one variant a dialect, its type in the
 /// dialect's own file. Tokens carry it as serde writes it (`{"graph": {...}}`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "kebab-case", deny_unknown_fields)
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) enum DialectState {
     /// Azure's rules keep nothing of their own (and no dialect is chosen yet).
     #[default]
@@ -287,7 +283,7 @@ pub(crate) enum DialectState {
     Google(Box<GoogleOperation>),
     Graph(GraphState),
     Fabric(Box<FabricState>),
-    #[cfg_attr(feature = "serde", serde(rename = "odata"))]
+    #[serde(rename = "odata")]
     OData(ODataState),
     Custom(Box<CustomState>),
 }

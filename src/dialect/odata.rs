@@ -32,12 +32,8 @@ pub(crate) fn asks_async(headers: &HeaderMap) -> bool {
 }
 
 /// OData: whether the monitor is a Dataverse background operation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ODataState {
     pub(crate) dataverse: bool,
 }

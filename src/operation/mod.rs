@@ -438,6 +438,11 @@ impl Operation {
     }
 
     #[cfg(feature = "tracing")]
+    pub(crate) fn is_final_get(&self) -> bool {
+        self.phase == Phase::Final
+    }
+
+    #[cfg(feature = "tracing")]
     pub(crate) fn polls(&self) -> u32 {
         self.polls
     }
@@ -456,5 +461,5 @@ pub(crate) mod tests;
 mod tests_hardened;
 #[cfg(test)]
 mod tests_promises;
-#[cfg(all(test, feature = "serde"))]
+#[cfg(test)]
 mod tests_resume;

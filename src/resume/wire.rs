@@ -10,6 +10,11 @@ use crate::info::{LroDialect, MonitorKind};
 /// The token format this build writes. Version 1 tokens (without `state`) are still read.
 pub(super) const FORMAT_VERSION: u32 = 2;
 
+/// Whether this build reads format `version`.
+pub(super) fn reads(version: u32) -> bool {
+    version == 1 || version == FORMAT_VERSION
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct Wire {
     version: u32,

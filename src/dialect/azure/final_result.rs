@@ -17,9 +17,8 @@ use crate::wire::url::Target;
 /// assert_eq!("original-uri".parse::<FinalStateVia>(), Ok(FinalStateVia::OriginalUri));
 /// assert!("elsewhere".parse::<FinalStateVia>().is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FinalStateVia {
     /// GET the latest `Location` header value.
     Location,
