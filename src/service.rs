@@ -120,6 +120,40 @@ impl<S> Lro<S> {
         Ok(ResponseFuture::resumed(self.inner.clone(), operation))
     }
 
+    /// Names the request body type the stack serves, and checks it there: a stack that cannot
+    /// serve `http::Request<B>` fails to compile on this line with the bound that is missing
+    /// (`B: Default`: polls are sent with an empty body; the inner error `Into<BoxError>`; the
+    /// response body `http_body::Body<Data = Bytes>`), where `ServiceExt::oneshot` only says
+    /// "`Lro<…>: Service<_>` is not satisfied" (the request type is inferred after method
+    /// resolution). It changes nothing at run time. `docs/compile-errors.md` shows each message and its fix.
+    ///
+    /// ```
+    /// # use tower::ServiceExt;
+    /// # async fn run() -> Result<(), tower::BoxError> {
+    /// # let client = tower::service_fn(|_: http::Request<String>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let service = tower_lro::Lro::new(client).for_body::<String>();
+    /// let _ = service.oneshot(http::Request::new(String::new())).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// A body without `Default` (here hyper's `Incoming`) is named in the error:
+    ///
+    /// ```compile_fail
+    /// # let client = tower::service_fn(|_: http::Request<hyper::body::Incoming>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let service = tower_lro::Lro::new(client).for_body::<hyper::body::Incoming>();
+    /// ```
+    pub fn for_body<B>(self) -> Self
+    where
+        Self: Service<Request<B>>,
+    {
+        self
+    }
+
     /// Unwraps the inner service.
     ///
     /// ```
