@@ -16,8 +16,8 @@ static BUILTINS: [&dyn Builtin; 6] = [
     &odata::OData,
     &fabric::Fabric,
     &graph::Graph,
-    &google::aip::Aip151,
-    &google::discovery::Discovery,
+    &google::AIP_151,
+    &google::DISCOVERY,
     &azure::Azure,
 ];
 

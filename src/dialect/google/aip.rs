@@ -2,21 +2,16 @@
 //! `{version prefix}/{name}` on the original origin until `done` (dialects §2).
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use bytes::Bytes;
-use http::StatusCode;
 use http::Uri;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::super::{Facts, Reply, Rules, Verdict};
 use super::version_prefix;
-use crate::dialect::builtin::Builtin;
 use crate::error_kind::ErrorKind;
-use crate::info::LroDialect;
 use crate::info::MonitorKind;
-use crate::wire::retry_after::PollSchedule;
 use crate::wire::url::Target;
 
 /// The Operation shape of §2a, borrowed from the body.
@@ -280,54 +275,6 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
         return Verdict::fail_because(ErrorKind::InvalidStatusBody, "another operation's name");
     }
     judge(rules, facts, &r)
-}
-
-/// Google's `google.longrunning.Operation` over REST (AIP-151).
-pub(crate) struct Aip151;
-
-impl Builtin for Aip151 {
-    fn public(&self) -> LroDialect {
-        LroDialect::GoogleAip151
-    }
-
-    /// A `200` from a Google host (or forced): its body is read for an operation's shape.
-    fn claim(
-        &self,
-        rules: &Rules,
-        facts: &Facts,
-        head: &http::response::Parts,
-        forced: bool,
-    ) -> Option<Option<usize>> {
-        super::may_start(rules, facts, head, forced).then_some(Some(rules.inspect_cap))
-    }
-
-    fn start(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
-        start(rules, facts, reply)
-    }
-
-    fn read(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
-        read(rules, facts, reply)
-    }
-
-    fn watches(&self, kind: MonitorKind) -> bool {
-        kind == MonitorKind::GoogleOperation
-    }
-
-    fn code_and_message(
-        &self,
-        status: StatusCode,
-        body: &[u8],
-    ) -> (Option<String>, Option<String>) {
-        super::code_and_message(status, body)
-    }
-
-    fn body_hint(&self, body: &[u8]) -> Option<Duration> {
-        super::retry_delay(body)
-    }
-
-    fn schedule(&self, _rules: &Rules, _facts: &Facts) -> PollSchedule {
-        super::schedule()
-    }
 }
 
 #[cfg(test)]

@@ -2,19 +2,15 @@
 //! its own Operation type with a `status` that ends at `DONE`.
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use http::{StatusCode, Uri};
 use serde::Deserialize;
 
 use super::super::{Facts, Reply, Rules, Verb, Verdict};
 use super::version_prefix;
-use crate::dialect::builtin::Builtin;
 use crate::error_kind::ErrorKind;
-use crate::info::LroDialect;
 use crate::info::MonitorKind;
 use crate::wire::host;
-use crate::wire::retry_after::PollSchedule;
 use crate::wire::url::Target;
 
 /// The fields the rules read; others are ignored.
@@ -267,58 +263,6 @@ pub(crate) fn read(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdic
         return Verdict::fail_because(ErrorKind::InvalidStatusBody, "not the operation's document");
     };
     judge(rules, facts, api, &op)
-}
-
-/// Google's discovery-style operations (Compute, GKE, Cloud SQL).
-pub(crate) struct Discovery;
-
-impl Builtin for Discovery {
-    fn public(&self) -> LroDialect {
-        LroDialect::GoogleDiscovery
-    }
-
-    /// A `200` from a Google host (or forced): its body is read for an operation's shape.
-    fn claim(
-        &self,
-        rules: &Rules,
-        facts: &Facts,
-        head: &http::response::Parts,
-        forced: bool,
-    ) -> Option<Option<usize>> {
-        super::may_start(rules, facts, head, forced).then_some(Some(rules.inspect_cap))
-    }
-
-    fn start(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
-        start(rules, facts, reply)
-    }
-
-    fn read(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
-        read(rules, facts, reply)
-    }
-
-    fn watches(&self, kind: MonitorKind) -> bool {
-        kind == MonitorKind::GoogleDiscoveryOperation
-    }
-
-    fn code_and_message(
-        &self,
-        status: StatusCode,
-        body: &[u8],
-    ) -> (Option<String>, Option<String>) {
-        super::code_and_message(status, body)
-    }
-
-    fn service_status(&self, body: &[u8]) -> Option<StatusCode> {
-        http_error_status(body)
-    }
-
-    fn body_hint(&self, body: &[u8]) -> Option<Duration> {
-        super::retry_delay(body)
-    }
-
-    fn schedule(&self, _rules: &Rules, _facts: &Facts) -> PollSchedule {
-        super::schedule()
-    }
 }
 
 #[cfg(test)]

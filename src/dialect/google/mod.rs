@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use http::{StatusCode, Uri};
 
+use super::builtin::Builtin;
+use super::{Facts, Reply, Rules, Verdict};
+use crate::info::{LroDialect, MonitorKind};
 use crate::wire::host;
 use crate::wire::retry_after::PollSchedule;
 
@@ -321,6 +324,83 @@ fn proto_duration(text: &str) -> Option<Duration> {
     let whole: u64 = whole.parse().ok()?;
     let nanos: u32 = format!("{frac:0<9}").parse().ok()?;
     Some(Duration::new(whole, nanos))
+}
+
+/// One of Google's two dialects: they share their claim (a `200` from a Google host), their
+/// errors, hints and schedule, and differ in their rules and monitor.
+pub(crate) struct Google {
+    public: LroDialect,
+    kind: MonitorKind,
+    start: fn(&Rules, &mut Facts, Reply<'_>) -> Verdict,
+    read: fn(&Rules, &mut Facts, Reply<'_>) -> Verdict,
+    service_status: fn(&[u8]) -> Option<StatusCode>,
+}
+
+/// Google's `google.longrunning.Operation` over REST (AIP-151).
+pub(crate) static AIP_151: Google = Google {
+    public: LroDialect::GoogleAip151,
+    kind: MonitorKind::GoogleOperation,
+    start: aip::start,
+    read: aip::read,
+    service_status: |_| None,
+};
+
+/// Google's discovery-style operations (Compute, GKE, Cloud SQL).
+pub(crate) static DISCOVERY: Google = Google {
+    public: LroDialect::GoogleDiscovery,
+    kind: MonitorKind::GoogleDiscoveryOperation,
+    start: discovery::start,
+    read: discovery::read,
+    service_status: discovery::http_error_status,
+};
+
+impl Builtin for Google {
+    fn public(&self) -> LroDialect {
+        self.public
+    }
+
+    /// A `200` from a Google host (or forced): its body is read for an operation's shape.
+    fn claim(
+        &self,
+        rules: &Rules,
+        facts: &Facts,
+        head: &http::response::Parts,
+        forced: bool,
+    ) -> Option<Option<usize>> {
+        may_start(rules, facts, head, forced).then_some(Some(rules.inspect_cap))
+    }
+
+    fn start(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        (self.start)(rules, facts, reply)
+    }
+
+    fn read(&self, rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
+        (self.read)(rules, facts, reply)
+    }
+
+    fn watches(&self, kind: MonitorKind) -> bool {
+        kind == self.kind
+    }
+
+    fn code_and_message(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+    ) -> (Option<String>, Option<String>) {
+        code_and_message(status, body)
+    }
+
+    fn service_status(&self, body: &[u8]) -> Option<StatusCode> {
+        (self.service_status)(body)
+    }
+
+    fn body_hint(&self, body: &[u8]) -> Option<Duration> {
+        retry_delay(body)
+    }
+
+    fn schedule(&self, _rules: &Rules, _facts: &Facts) -> PollSchedule {
+        schedule()
+    }
 }
 
 #[cfg(test)]
