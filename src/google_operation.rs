@@ -1,7 +1,7 @@
 //! `GoogleOperation`: what a Google operation's own documents said of it.
 
 /// A Google operation as its own documents describe it: the Google dialects' whole state,
-/// and what [`LroInfo::google`] shows.
+/// and what [`LroInfo::google`](crate::LroInfo::google) shows.
 ///
 /// ```
 /// # fn f(info: &tower_lro::LroInfo) {
