@@ -220,9 +220,8 @@ struct NextService<'a> {
 #[derive(Clone)]
 struct ChainUrl(Url);
 
-type ChainFuture<'a> = Pin<
-    Box<dyn Future<Output = reqwest_middleware::Result<http::Response<Body>>> + Send + 'a>,
->;
+type ChainFuture<'a> =
+    Pin<Box<dyn Future<Output = reqwest_middleware::Result<http::Response<Body>>> + Send + 'a>>;
 
 impl<'a> Service<http::Request<Body>> for NextService<'a> {
     type Response = http::Response<Body>;

@@ -149,8 +149,9 @@ mod tests {
     }
 
     fn scope() -> CredentialScopeMiddleware {
-        CredentialScopeMiddleware::new([AllowedOrigin::parse("https://management.azure.com")
-            .unwrap()])
+        CredentialScopeMiddleware::new([
+            AllowedOrigin::parse("https://management.azure.com").unwrap()
+        ])
         .also_strip(HeaderName::from_static("x-functions-key"))
     }
 
