@@ -281,3 +281,8 @@ fn into_middleware_error(e: BoxError) -> reqwest_middleware::Error {
         Err(other) => reqwest_middleware::Error::Middleware(anyhow::Error::from_boxed(other)),
     }
 }
+
+/// The README's examples, compiled as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
