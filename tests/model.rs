@@ -1,9 +1,9 @@
 //! Model-based fuzzing of the whole layer through tower (harness in `tests/model/`; the
 //! cargo-fuzz target `layer` runs the same harness).
 //!
-//! `MODEL_CASES=N` sets the number of cases, `MODEL_INPUT=<hex>` replays one input, and
-//! `MODEL_ONLY=3,5b` checks only the listed invariants (forged-token cases: `f3`..., or `7` for
-//! all of them).
+//! `MODEL_CASES=N` sets the number of cases, `MODEL_INPUT=<hex>` replays one input
+//! (`MODEL_INPUT=v1:<hex>` with the legacy decoder), and `MODEL_ONLY=3,5b` checks only the
+//! listed invariants (forged-token cases: `f3`..., or `7` for all of them).
 
 #[path = "model/mod.rs"]
 mod model;
@@ -30,63 +30,143 @@ proptest! {
     }
 }
 
+/// Runs an input given as hex: `v1:<hex>` with the legacy decoder (the palettes the finding
+/// was made with), plain hex with today's.
+fn run_hex(input: &str) {
+    let (legacy, text) = match input.strip_prefix("v1:") {
+        Some(text) => (true, text),
+        None => (false, input),
+    };
+    let bytes: Vec<u8> = (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    if legacy {
+        model::run_legacy(&bytes);
+    } else {
+        model::run(&bytes);
+    }
+}
+
 /// Replays `MODEL_INPUT` (hex), e.g. a fuzzer's finding.
 #[test]
 fn replay_input() {
     let Ok(text) = std::env::var("MODEL_INPUT") else {
         return;
     };
-    let bytes: Vec<u8> = (0..text.len() / 2)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect();
-    model::run(&bytes);
+    run_hex(text.trim());
 }
 
 /// Minimal inputs that broke an invariant before the code that keeps it (invariant, hex input):
-/// regression tests of the fuzzer's findings.
+/// regression tests of the fuzzer's findings. `v1:` inputs were found with the first decoder
+/// and replay with it (`Case::decode_legacy`), so that they stay the cases they were.
 const KNOWN_FAILURES: &[(&str, &str)] = &[
     // PUT 202 + same-origin AAO, then 429 with a 23-digit Retry-After, max_interval
     // Duration::MAX: `total_wait += delay` overflows.
     (
         "1",
-        "0000000400000000000000000002000000000000000000002d010504",
+        "v1:0000000400000000000000000002000000000000000000002d010504",
     ),
     // max_duration 2 s, PUT 202 + AAO, then the first poll never answers: hangs for good.
     (
         "3",
-        "0001000000000000000000000002000003000000000000000000000000be",
+        "v1:0001000000000000000000000002000003000000000000000000000000be",
     ),
     // PUT 202 whose AAO is https://evil.example: CrossOriginPollingUrl keeps no status,
     // headers or body.
-    ("5b", "00000000000000000000000000010000000065"),
+    ("5b", "v1:00000000000000000000000000010000000065"),
     // Forged token with original_uri https://management.azure.com:8443/ops/10 and url /ops/1:
     // resume polls https://management.azure.com:8443/ops/1.
-    ("7", "000000000000000000000000e0001f03"),
+    ("7", "v1:000000000000000000000000e0001f03"),
     // Found by the fuzzer: a forged token whose original URI `http::Uri` takes (non-ASCII
     // bytes) resumes to its final GET of that URI; the error's token names it again, and
     // resuming that token refused it as malformed.
     (
         "5",
-        "ffff100000000000720000fcffffc900020072c900020072727261020072c900020072ff5372726169",
+        "v1:ffff100000000000720000fcffffc900020072c900020072727261020072c900020072ff5372726169",
     ),
     // Forged token with polls 4294967295: `polls += 1` overflows.
     (
         "7",
-        "000000000000000000000000e0000000000000040100000300000000000000000101",
+        "v1:000000000000000000000000e0000000000000040100000300000000000000000101",
     ),
 ];
+
+/// Inputs that break the strict reading of an invariant against `src/` as it is: findings
+/// reported, not fixed here (strict reading, hex input). The default readings leave them out,
+/// so that the fuzzer goes on; `MODEL_STRICT=A MODEL_INPUT=<hex>` replays one.
+const OPEN_FINDINGS: &[(&str, &str)] = &[
+    // A: resuming caps the token's wait at `max_interval`, which caps only hints in a live run.
+    // Graph (Teams monitor, 5 s floor), max_interval 1 s: the uninterrupted run waits 5 s
+    // before its first poll, the run resumed from the report before it 1 s.
+    (
+        "A",
+        "020d006f00140000200200080000000100cb00130000000000000000000000",
+    ),
+    // B: a token does not carry the transient answers in a row. max_transient_retries 1, two
+    // 408s: PollFailed; resumed after the first 408, the run takes the second as its first,
+    // polls again and resolves.
+    (
+        "B",
+        "03006b000094000020001d08000000030418001400002b290000300000006f8b0000000000000000",
+    ),
+    // C (invariant 12): a PUT's 202 whose type is text/event-stream, with
+    // Azure-AsyncOperation: the layer polls it and returns the final GET's 200 (behaviour §5:
+    // such a response "reaches the caller at once").
+    (
+        "12",
+        "4400000000040000001d00000000000197000057000000000a00d9",
+    ),
+];
+
+/// The open findings still fail their strict reading (when one passes, `src/` keeps it now:
+/// move it to the default reading). Ignored: they are `src/`'s to fix.
+#[test]
+#[ignore]
+fn open_findings_still_fail() {
+    let passing: Vec<_> = OPEN_FINDINGS
+        .iter()
+        .filter(|(which, input)| {
+            let bytes: Vec<u8> = (0..input.len() / 2)
+                .map(|i| u8::from_str_radix(&input[2 * i..2 * i + 2], 16).expect("hex"))
+                .collect();
+            std::panic::catch_unwind(|| model::run_strict(which, &bytes)).is_ok()
+        })
+        .collect();
+    assert!(passing.is_empty(), "passing now: {passing:?}");
+}
 
 /// Each finding, replayed.
 #[test]
 fn known_failures_hold_now() {
     let failing: Vec<_> = KNOWN_FAILURES
         .iter()
-        .filter(|(_, input)| {
-            let bytes: Vec<u8> = (0..input.len() / 2)
-                .map(|i| u8::from_str_radix(&input[2 * i..2 * i + 2], 16).expect("hex"))
-                .collect();
-            std::panic::catch_unwind(|| model::run(&bytes)).is_err()
-        })
+        .filter(|(_, input)| std::panic::catch_unwind(|| run_hex(input)).is_err())
         .collect();
     assert!(failing.is_empty(), "still failing: {failing:?}");
+}
+
+/// With `MODEL_STATS` set, runs `MODEL_CASES` pseudo-random inputs and prints how often each
+/// check found something to check (to tune the decoder's palettes).
+#[test]
+fn stats() {
+    if std::env::var_os("MODEL_STATS").is_none() {
+        return;
+    }
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for n in 0..cases() {
+        let len = (n % 400) as usize;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        model::run(&bytes);
+    }
+    let stats = model::stats();
+    for (what, n) in stats {
+        eprintln!("{n:>8}  {what}");
+    }
 }
