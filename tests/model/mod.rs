@@ -480,6 +480,13 @@ fn original_request(case: &Case) -> Request<String> {
     if let Some(name) = case.extra_credential {
         builder = builder.header(name, "SECRET");
     }
+    if let Some((via, inline)) = case.options {
+        let mut options = tower_lro::LroOptions::new().inline_result(inline);
+        if let Some(via) = via {
+            options = options.final_state_via(via);
+        }
+        builder = builder.extension(options);
+    }
     let mut request = builder
         .body(r#"{"location":"eastus"}"#.to_owned())
         .expect("a valid request");

@@ -123,6 +123,9 @@ pub struct Case {
     pub stop: u8,
     /// Stop with `max_polls` (the error's token) rather than take a progress report's token.
     pub stop_by_polls: bool,
+    /// Per-request options (`LroOptions`): `final_state_via` and `inline_result`, which a
+    /// resume token must carry (behaviour §7).
+    pub options: Option<(Option<FinalStateVia>, bool)>,
 }
 
 #[derive(Debug, Clone)]
@@ -330,6 +333,19 @@ impl Case {
             }
         }
         let stop = r.new_byte();
+        let options = match r.new_byte() {
+            b if b >= 64 || r.legacy => None,
+            b => Some((
+                [
+                    None,
+                    Some(FinalStateVia::Location),
+                    Some(FinalStateVia::OriginalUri),
+                    Some(FinalStateVia::AzureAsyncOperation),
+                    Some(FinalStateVia::OperationLocation),
+                ][usize::from(b >> 1) % 5],
+                b & 1 != 0,
+            )),
+        };
         let fallback = match flags & 8 {
             0 => Answer::succeeded(),
             _ => Answer::not_found(),
@@ -376,6 +392,7 @@ impl Case {
             fallback,
             stop,
             stop_by_polls,
+            options,
         }
     }
 }
@@ -815,6 +832,8 @@ fn dialect_document(r: &mut Reader<'_>, hint: u8) -> Vec<u8> {
         ]),
         AZURE => r.pick(&[
             r#"{"status":"InProgress"}"#,
+            // A TypeSpec action's result (`inline_result`).
+            r#"{"status":"Succeeded","result":{"value":[1,2]}}"#,
             r#"{"status":"Succeeded","resourceLocation":"/things/r3?sig=SEKRET1c&api-version=1"}"#,
             r#"{"properties":{"provisioningState":"Succeeded"}}"#,
             "",
@@ -885,20 +904,6 @@ fn forged_token(r: &mut Reader<'_>) -> (String, Option<bool>) {
         b if b % 4 != 1 => ORIGINAL.to_owned(),
         b => String::from_utf8_lossy(&url_from(b / 4, false)).into_owned(),
     };
-    let next_url = |r: &mut Reader<'_>| match r.byte() % 4 {
-        0 => ORIGINAL.to_owned(),
-        1 => String::from_utf8_lossy(&r.url()).into_owned(),
-        _ => String::from_utf8_lossy(&url_from(r.byte(), false)).into_owned(),
-    };
-    let original_uri = any_url(r);
-    members.push(format!(r#""original_uri":{}"#, json_string(&original_uri)));
-    let url = next_url(r);
-    members.push(format!(r#""url":{}"#, json_string(&url)));
-    let location = match r.byte() % 3 {
-        0 => "null".to_owned(),
-        _ => json_string(&next_url(r)),
-    };
-    members.push(format!(r#""location":{location}"#));
     // Dialect and monitor: mostly a pair that belongs together, else any pair.
     const PAIRS: &[(Option<&str>, &str)] = &[
         (Some("azure"), "azure-async-operation"),
@@ -917,6 +922,32 @@ fn forged_token(r: &mut Reader<'_>) -> (String, Option<bool>) {
     if pair >= 200 {
         monitor = PAIRS[usize::from(r.byte() % 10)].1;
     }
+    // The URL to request next: the original, a usable or any URL, or one the token's dialect
+    // polls (a Fabric cluster host, a Graph drive monitor, Compute's `…/wait`).
+    let next_url = |r: &mut Reader<'_>| match r.byte() % 5 {
+        0 => ORIGINAL.to_owned(),
+        1 => String::from_utf8_lossy(&r.url()).into_owned(),
+        2 => {
+            let own: &[u8] = match dialect {
+                Some("fabric") => &[28, 28, 0],
+                Some("graph") => &[25, 29, 34, 27, 30],
+                Some("google-discovery") => &[26],
+                _ => &[0, 1, 22],
+            };
+            let at = usize::from(r.byte()) % own.len();
+            String::from_utf8_lossy(&url_from(own[at], false)).into_owned()
+        }
+        _ => String::from_utf8_lossy(&url_from(r.byte(), false)).into_owned(),
+    };
+    let original_uri = any_url(r);
+    members.push(format!(r#""original_uri":{}"#, json_string(&original_uri)));
+    let url = next_url(r);
+    members.push(format!(r#""url":{}"#, json_string(&url)));
+    let location = match r.byte() % 3 {
+        0 => "null".to_owned(),
+        _ => json_string(&next_url(r)),
+    };
+    members.push(format!(r#""location":{location}"#));
     if spoil == Some(0) {
         monitor = "odata";
     }
