@@ -6,12 +6,14 @@
 //! `MODEL_ONLY=2,5b` (environment) checks only the listed invariants, to hunt one at a time.
 
 mod check;
+mod equivalence;
 mod script;
 mod server;
 
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,7 +22,10 @@ use http::{Request, StatusCode, Uri};
 use http_body::Body;
 use tokio::time::{timeout, Instant};
 use tower::{BoxError, Layer, Service};
-use tower_lro::{ErrorKind, Lro, LroError, LroLayer, ResponseFuture, ResumeToken};
+use tower_lro::{
+    ErrorKind, Lro, LroDialect, LroError, LroInfo, LroLayer, OnProgress, ResponseFuture,
+    ResumeToken,
+};
 
 pub use script::Case;
 use script::{Allow, Answer, Config, ALLOWED, ORIGINAL};
@@ -32,33 +37,108 @@ const PATIENCE: Duration = Duration::from_secs(30 * 24 * 3600);
 const AFTER_DROP: Duration = Duration::from_secs(3 * 24 * 3600);
 
 /// Decodes `bytes`, runs the case and checks every invariant; panics naming the one broken.
+/// `MODEL_STRICT=A,B,12` (or `all`) adds the strict readings of the open findings.
 pub fn run(bytes: &[u8]) {
-    let case = Case::decode(bytes);
+    match std::env::var("MODEL_STRICT") {
+        Ok(which) => check::strictly(&which, || run_case(&Case::decode(bytes), bytes)),
+        Err(_) => run_case(&Case::decode(bytes), bytes),
+    }
+}
+
+/// As [`run`], with the legacy decoder (the findings kept as `v1:` inputs).
+pub fn run_legacy(bytes: &[u8]) {
+    run_case(&Case::decode_legacy(bytes), bytes);
+}
+
+/// As [`run`], holding the run to the strict readings in `which` (the open findings).
+pub fn run_strict(which: &str, bytes: &[u8]) {
+    check::strictly(which, || run_case(&Case::decode(bytes), bytes));
+}
+
+fn run_case(case: &Case, bytes: &[u8]) {
     let context = format!("input: {}\ncase: {case:#?}", hex(bytes));
-    let forged = case.token.is_some();
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| execute(&case)));
-    match outcome {
-        Ok(outcome) => {
-            if std::env::var_os("MODEL_TRACE").is_some() {
-                eprintln!("{context}\n{}", outcome.describe());
-            }
-            check::all(&case, &outcome, &context)
+    let plan = Plan::of(case);
+    let outcome = guarded(case, &context, || execute(case, &plan));
+    if let Some(outcome) = outcome {
+        if std::env::var_os("MODEL_TRACE").is_some() {
+            eprintln!("{context}\n{}", outcome.describe());
         }
-        Err(payload) if check::enabled(&case, "1") => {
+        check::all(case, &outcome, &context);
+        equivalence::check(case, &outcome, &context);
+    }
+}
+
+/// Runs `f`, turning a panic into invariant 1's failure (when it is checked).
+fn guarded<T>(case: &Case, context: &str, f: impl FnOnce() -> T) -> Option<T> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Some(value),
+        Err(payload) if check::enabled(case, "1") => {
             let message = payload
                 .downcast_ref::<String>()
                 .map(String::as_str)
                 .or_else(|| payload.downcast_ref::<&str>().copied())
                 .unwrap_or("(not a string)");
-            let which = if forged { "1/7" } else { "1" };
+            let which = if case.token.is_some() { "1/7" } else { "1" };
             panic!("invariant {which} (never panics) violated: {message}\n{context}");
         }
-        Err(_) => {}
+        Err(_) => None,
     }
+}
+
+/// What `MODEL_STATS` counted so far.
+pub fn stats() -> Vec<(&'static str, u64)> {
+    let stats = check::STATS.lock().unwrap_or_else(|e| e.into_inner());
+    stats.iter().map(|(k, v)| (*k, *v)).collect()
 }
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How one run goes: the case's, or a run the checks derive from it (a stop, a resume).
+#[derive(Clone)]
+pub struct Plan {
+    pub config: Config,
+    pub start: Start,
+    /// The requests earlier runs sent: the server answers from the script's answer `offset`.
+    pub offset: usize,
+    pub drop_after: Option<u32>,
+    /// Resume each error's token against a server that answers Succeeded (invariant 5).
+    pub follow_errors: bool,
+}
+
+#[derive(Clone)]
+pub enum Start {
+    /// The case's original request.
+    Original,
+    /// The case's forged token text.
+    Forged,
+    /// A token an earlier run handed out.
+    Token(Box<ResumeToken>),
+}
+
+impl Plan {
+    pub fn of(case: &Case) -> Plan {
+        Plan {
+            config: case.config.clone(),
+            start: if case.token.is_some() {
+                Start::Forged
+            } else {
+                Start::Original
+            },
+            offset: 0,
+            drop_after: case.drop_after,
+            follow_errors: true,
+        }
+    }
+}
+
+/// A progress report as the hook saw it.
+pub struct Report {
+    pub at: Instant,
+    pub debug: String,
+    pub monitor_url: Uri,
+    pub token: ResumeToken,
 }
 
 /// Everything a run left behind, for the checks.
@@ -67,11 +147,17 @@ pub struct Outcome {
     pub ending: Ending,
     pub received: Vec<Received>,
     pub served: Vec<Served>,
+    /// Before each request but a run's first, the report made before its wait.
+    pub progress: Vec<Report>,
+    /// Whether the layer had read from the first response's body when the call ended.
+    pub first_touched: bool,
+    /// The token the run resumed, if it resumed one.
+    pub resumed_token: Option<ResumeToken>,
 }
 
 impl Outcome {
     /// The requests and how the call ended, for `MODEL_TRACE`.
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let mut text = String::new();
         for (r, served) in self.received.iter().zip(&self.served) {
             let answer = match served {
@@ -93,7 +179,16 @@ impl Outcome {
             Ending::Returned { .. } => "inner error",
             Ending::Hung { .. } => "hung",
             Ending::Dropped { .. } => "dropped",
-            Ending::Refused => "token refused",
+            Ending::Refused(_) => "token refused",
+        }
+    }
+
+    /// The dialect under which request `i` went out: the one the report before it names (the
+    /// resumed token's for a resumed run's first request); `None` for the original request.
+    pub fn dialect_of(&self, i: usize) -> Option<LroDialect> {
+        match i.checked_sub(1) {
+            Some(j) => self.progress.get(j).map(|p| p.token.dialect()),
+            None => self.resumed_token.as_ref().map(ResumeToken::dialect),
         }
     }
 }
@@ -112,9 +207,16 @@ pub enum Ending {
         sent_before: usize,
         sent_after: usize,
     },
-    /// `resume` refused a forged token, or `build()` the configuration, before anything was
-    /// sent.
-    Refused,
+    /// `resume` refused a token (its error), or parsing it or `build()` the configuration
+    /// (`None`), before anything was sent.
+    Refused(Option<Refusal>),
+}
+
+/// What `resume` said when it refused a token.
+pub struct Refusal {
+    pub kind: ErrorKind,
+    pub display: String,
+    pub debug: String,
 }
 
 pub enum Returned {
@@ -123,6 +225,7 @@ pub enum Returned {
         seq: Option<usize>,
         body: Vec<u8>,
         end: ReadEnd,
+        info: Option<Box<LroInfo>>,
     },
     Lro(Box<LroSummary>),
     Other(String),
@@ -137,11 +240,14 @@ pub enum ReadEnd {
 
 pub struct LroSummary {
     pub kind: ErrorKind,
+    pub code: Option<String>,
     pub text: String,
+    pub debug: String,
     pub token: Option<ResumeToken>,
     pub status: Option<StatusCode>,
     pub seq: Option<usize>,
     pub body: Vec<u8>,
+    pub has_message: bool,
     pub resumed: Option<Resumed>,
 }
 
@@ -163,13 +269,17 @@ fn resume(
 
 /// The layer for `config`, or `None` when `build()` refuses it. It must refuse exactly the
 /// values that cannot work (a zero `max_polls` or inspection cap) and accept every other.
-fn layer(config: &Config) -> Option<LroLayer> {
+fn layer(config: &Config, hook: Option<OnProgress>) -> Option<LroLayer> {
     let mut builder = LroLayer::builder()
         .max_transient_retries(config.max_transient_retries)
         .max_interval(config.max_interval)
         .require_monitor_on_202(config.strict)
         .add_api_version(config.add_api_version)
-        .any_404_after_delete(config.any_404_after_delete);
+        .any_404_after_delete(config.any_404_after_delete)
+        // Graph's drive monitors: the defaults, and one more host (dialects, Microsoft Graph).
+        .graph_monitor_hosts(["api.onedrive.com", "*.sharepoint.com", "drive.example.org"])
+        .fabric_follow_location(config.fabric_follow)
+        .google_compute_wait(config.compute_wait);
     if let Some(polls) = config.max_polls {
         builder = builder.max_polls(polls);
     }
@@ -194,12 +304,18 @@ fn layer(config: &Config) -> Option<LroLayer> {
     if config.graph {
         builder = builder.graph(tower_lro::GraphOptions::new().hosts(["management.azure.com"]));
     }
+    if config.fabric {
+        builder = builder.fabric_hosts(["management.azure.com"]);
+    }
     if config.allow != Allow::None {
         let mut origin = tower_lro::AllowedOrigin::parse(ALLOWED).expect("a valid origin");
         if config.allow == Allow::WithCredentials {
             origin = origin.with_credentials();
         }
         builder = builder.allow_origin(origin);
+    }
+    if let Some(hook) = hook {
+        builder = builder.on_progress(hook);
     }
     let cannot_work = config.max_polls == Some(0) || config.inspection_cap == Some(0);
     match builder.build() {
@@ -214,56 +330,77 @@ fn layer(config: &Config) -> Option<LroLayer> {
     }
 }
 
-fn execute(case: &Case) -> Outcome {
+pub fn execute(case: &Case, plan: &Plan) -> Outcome {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("a runtime");
-    runtime.block_on(drive(case))
+    runtime.block_on(drive(case, plan))
 }
 
-async fn drive(case: &Case) -> Outcome {
-    let server = Server::new(case.script.clone(), case.fallback.clone());
-    let start = Instant::now();
-    let Some(layer) = layer(&case.config) else {
-        return Outcome {
-            start,
-            ending: Ending::Refused,
-            received: Vec::new(),
-            served: Vec::new(),
+/// A progress hook that keeps every report.
+fn recorder() -> (OnProgress, Arc<Mutex<Vec<Report>>>) {
+    let reports: Arc<Mutex<Vec<Report>>> = Arc::default();
+    let sink = reports.clone();
+    let hook = OnProgress::new(move |p| {
+        let report = Report {
+            at: Instant::now(),
+            debug: format!("{p:?}"),
+            monitor_url: p.monitor_url().clone(),
+            token: p.resume_token().clone(),
         };
+        sink.lock().unwrap_or_else(|e| e.into_inner()).push(report);
+    });
+    (hook, reports)
+}
+
+async fn drive(case: &Case, plan: &Plan) -> Outcome {
+    let server = Server::continuing(case.script.clone(), case.fallback.clone(), plan.offset);
+    let start = Instant::now();
+    let refused = |server: &Server, why: Option<Refusal>, token: Option<ResumeToken>| {
+        let log = server.log();
+        Outcome {
+            start,
+            ending: Ending::Refused(why),
+            received: log.received.clone(),
+            served: log.served.clone(),
+            progress: Vec::new(),
+            first_touched: log.touched(0),
+            resumed_token: token,
+        }
+    };
+    let (hook, reports) = recorder();
+    let Some(layer) = layer(&plan.config, Some(hook)) else {
+        return refused(&server, None, None);
     };
     let mut service = layer.layer(server.clone());
-    let future = match &case.token {
-        Some(text) => {
-            let token: ResumeToken = match text.parse() {
-                Ok(token) => token,
-                Err(e) if text.starts_with(r#"{"version":1,"#) => {
-                    panic!("a well-formed token of this build's version was refused: {e}")
-                }
-                Err(_) => {
-                    return Outcome {
-                        start,
-                        ending: Ending::Refused,
-                        received: Vec::new(),
-                        served: Vec::new(),
-                    }
-                }
-            };
-            match resume(&service, &token) {
-                Ok(future) => future,
-                Err(_) => {
-                    let log = server.log();
-                    return Outcome {
-                        start,
-                        ending: Ending::Refused,
-                        received: log.received.clone(),
-                        served: log.served.clone(),
-                    };
-                }
+    let token = match (&plan.start, &case.token) {
+        (Start::Token(token), _) => Some((**token).clone()),
+        (Start::Forged, Some(text)) => match (text.parse::<ResumeToken>(), case.token_parses) {
+            (Ok(token), Some(false)) => {
+                panic!("invariant 7 violated: a token the format refuses was parsed: {token:?}")
             }
-        }
+            (Ok(token), _) => Some(token),
+            (Err(e), Some(true)) => {
+                panic!("invariant 7 violated: a well-formed token was refused: {e}")
+            }
+            (Err(_), _) => return refused(&server, None, None),
+        },
+        _ => None,
+    };
+    let future = match &token {
+        Some(token) => match resume(&service, token) {
+            Ok(future) => future,
+            Err(e) => {
+                let why = Refusal {
+                    kind: e.kind(),
+                    display: e.to_string(),
+                    debug: format!("{e:?}"),
+                };
+                return refused(&server, Some(why), Some(token.clone()));
+            }
+        },
         None => {
             std::future::poll_fn(|cx| service.poll_ready(cx))
                 .await
@@ -274,9 +411,12 @@ async fn drive(case: &Case) -> Outcome {
     let guarded = DropAfter {
         future: Some(Box::pin(future)),
         polls: 0,
-        limit: case.drop_after,
+        limit: plan.drop_after,
     };
-    let ending = match timeout(PATIENCE, guarded).await {
+    let finished = timeout(PATIENCE, guarded).await;
+    let first_touched = server.log().touched(0);
+    let progress = std::mem::take(&mut *reports.lock().unwrap_or_else(|e| e.into_inner()));
+    let ending = match finished {
         Err(_) => Ending::Hung { at: Instant::now() },
         Ok(None) => {
             let at = Instant::now();
@@ -295,6 +435,11 @@ async fn drive(case: &Case) -> Outcome {
                 Ok(response) => {
                     let status = response.status();
                     let seq = seq_of(response.headers());
+                    let info = response
+                        .extensions()
+                        .get::<LroInfo>()
+                        .cloned()
+                        .map(Box::new);
                     let mut body = Vec::new();
                     let end = read_body(response.into_body(), &mut body).await;
                     Returned::Ok {
@@ -302,9 +447,10 @@ async fn drive(case: &Case) -> Outcome {
                         seq,
                         body,
                         end,
+                        info,
                     }
                 }
-                Err(error) => summarize(&layer, error).await,
+                Err(error) => summarize(&layer, error, plan.follow_errors).await,
             };
             Ending::Returned { at, result }
         }
@@ -315,6 +461,9 @@ async fn drive(case: &Case) -> Outcome {
         ending,
         received: log.received.clone(),
         served: log.served.clone(),
+        progress,
+        first_touched,
+        resumed_token: token,
     }
 }
 
@@ -330,6 +479,13 @@ fn original_request(case: &Case) -> Request<String> {
     }
     if let Some(name) = case.extra_credential {
         builder = builder.header(name, "SECRET");
+    }
+    if let Some((via, inline)) = case.options {
+        let mut options = tower_lro::LroOptions::new().inline_result(inline);
+        if let Some(via) = via {
+            options = options.final_state_via(via);
+        }
+        builder = builder.extension(options);
     }
     let mut request = builder
         .body(r#"{"location":"eastus"}"#.to_owned())
@@ -363,22 +519,25 @@ async fn read_body<B: Body<Data = Bytes>>(body: B, into: &mut Vec<u8>) -> ReadEn
         .unwrap_or(ReadEnd::Stalled)
 }
 
-/// What an error says, and where resuming its token leads.
-async fn summarize(layer: &LroLayer, error: BoxError) -> Returned {
+/// What an error says, and where resuming its token leads (when `follow`).
+async fn summarize(layer: &LroLayer, error: BoxError, follow: bool) -> Returned {
     let Some(lro) = error.downcast_ref::<LroError>() else {
         return Returned::Other(error.to_string());
     };
     let resumed = match lro.resume_token() {
-        Some(token) => Some(resume_with_success(layer, token).await),
-        None => None,
+        Some(token) if follow => Some(resume_with_success(layer, token).await),
+        _ => None,
     };
     Returned::Lro(Box::new(LroSummary {
         kind: lro.kind(),
+        code: lro.code().map(str::to_owned),
         text: lro.to_string(),
+        debug: format!("{lro:?}"),
         token: lro.resume_token().cloned(),
         status: lro.status(),
         seq: seq_of(lro.headers()),
         body: lro.body().to_vec(),
+        has_message: lro.message().is_some(),
         resumed,
     }))
 }
@@ -391,7 +550,7 @@ async fn resume_with_success(layer: &LroLayer, token: &ResumeToken) -> Resumed {
         Err(e) => Resumed::Refused(e.to_string()),
         Ok(future) => {
             let _ = timeout(PATIENCE, future).await;
-            let first = server.log().received.first().map(|r| r.uri.clone());
+            let first = server.log().received.first().map(Received::target);
             Resumed::Sent { first }
         }
     }

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -29,6 +30,26 @@ pub struct Received {
     pub poll: Option<LroPoll>,
     pub marker: bool,
     pub at: Instant,
+    /// The request body's length (polls must send none).
+    pub body_len: usize,
+}
+
+impl Received {
+    /// Where the request went: its URI, or for an origin-form one (a resumed token's
+    /// `origin_form`, sent as the caller's request was: the path, and the authority in
+    /// `Host`), the original URL's scheme, its `Host` and its path.
+    pub fn target(&self) -> Uri {
+        if self.uri.authority().is_some() {
+            return self.uri.clone();
+        }
+        let host = self
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        let path = self.uri.path_and_query().map_or("/", |p| p.as_str());
+        format!("https://{host}{path}").parse().unwrap_or_default()
+    }
 }
 
 /// What the server answered a request with.
@@ -47,23 +68,45 @@ pub enum Served {
 pub struct Log {
     pub received: Vec<Received>,
     pub served: Vec<Served>,
+    /// Per response: whether anyone has asked its body for a frame yet.
+    pub touched: Vec<Arc<AtomicBool>>,
 }
 
-/// More requests than any script plus its fallback should take: the layer is looping.
+impl Log {
+    /// Whether the body of response `i` has been read from (by the layer, before the caller
+    /// got the response).
+    pub fn touched(&self, i: usize) -> bool {
+        self.touched
+            .get(i)
+            .is_some_and(|t| t.load(Ordering::Relaxed))
+    }
+}
+
+/// More requests than any script plus its fallback should take: past them the server stops
+/// answering (an operation whose monitor says "running" forever, and no limit, polls forever:
+/// by design), and fails the run if the last of them came without a wait (a hot loop).
 const RUNAWAY: usize = 10_000;
 
 #[derive(Clone)]
 pub struct Server {
     script: Arc<Vec<Answer>>,
     fallback: Arc<Answer>,
+    /// The requests an earlier run already sent: this server goes on with the script's answer
+    /// `offset` (a resumed run continues where the first one stopped).
+    offset: usize,
     log: Arc<Mutex<Log>>,
 }
 
 impl Server {
     pub fn new(script: Vec<Answer>, fallback: Answer) -> Server {
+        Server::continuing(script, fallback, 0)
+    }
+
+    pub fn continuing(script: Vec<Answer>, fallback: Answer, offset: usize) -> Server {
         Server {
             script: Arc::new(script),
             fallback: Arc::new(fallback),
+            offset,
             log: Arc::default(),
         }
     }
@@ -87,19 +130,29 @@ impl Service<Request<String>> for Server {
 
     fn call(&mut self, req: Request<String>) -> Answering {
         let mut log = self.log();
-        let seq = log.received.len();
-        assert!(
-            seq < RUNAWAY,
-            "invariant 3 (ends within budgets) violated: more than {RUNAWAY} requests"
-        );
+        let sent = log.received.len();
+        // Stamped on the response: a resumed run's answers are numbered as the first run's.
+        let seq = self.offset + sent;
+        let now = Instant::now();
+        if sent >= RUNAWAY {
+            let recent = &log.received[sent - 100..];
+            assert!(
+                recent.iter().any(|r| r.at != now),
+                "invariant 3 (ends within budgets) violated: more than {RUNAWAY} requests, the last 100 at once"
+            );
+            return Box::pin(std::future::pending());
+        }
         log.received.push(Received {
             method: req.method().clone(),
             uri: req.uri().clone(),
             headers: req.headers().clone(),
             poll: req.extensions().get::<LroPoll>().copied(),
             marker: req.extensions().get::<Marker>().is_some(),
-            at: Instant::now(),
+            at: now,
+            body_len: req.body().len(),
         });
+        let touched = Arc::new(AtomicBool::new(false));
+        log.touched.push(touched.clone());
         let answer = self.script.get(seq).unwrap_or(&self.fallback);
         let reply = match answer {
             Answer::Fail => {
@@ -139,6 +192,7 @@ impl Service<Request<String>> for Server {
                 .map(Bytes::copy_from_slice)
                 .collect(),
             tail: reply.end,
+            touched,
         };
         let response = response.body(body).map_err(BoxError::from);
         Box::pin(async move { response })
@@ -149,6 +203,7 @@ impl Service<Request<String>> for Server {
 pub struct ScriptBody {
     frames: VecDeque<Bytes>,
     tail: End,
+    touched: Arc<AtomicBool>,
 }
 
 impl Body for ScriptBody {
@@ -159,6 +214,7 @@ impl Body for ScriptBody {
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.touched.store(true, Ordering::Relaxed);
         if let Some(frame) = self.frames.pop_front() {
             return Poll::Ready(Some(Ok(Frame::data(frame))));
         }
