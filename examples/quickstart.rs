@@ -1,5 +1,6 @@
 // cargo run --example demo -- serve     # terminal 1: a simulated Azure Resource Manager
-// cargo run --example quickstart        # terminal 2: [BASE_URL], default http://127.0.0.1:8080
+// cargo run --example quickstart        # terminal 2 ([BASE_URL] or $LRO_BASE_URL;
+//                                       #   default http://127.0.0.1:8080)
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
