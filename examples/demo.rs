@@ -1,21 +1,32 @@
-//! `cargo run --example demo`
+//! The simulated Azure Resource Manager, in two modes:
 //!
-//! Plays the three operations of Microsoft's "Track asynchronous Azure operations" page
-//! against an embedded, simulated Azure Resource Manager, through a hyper-util client wrapped
-//! in `LroLayer`. A logging service below the layer prints every request the layer sends, so
-//! each poll shows up. Retry hints are scaled down from seconds to a few hundred milliseconds.
+//! ```sh
+//! cargo run --example demo                          # plays three operations against it, then exits
+//! cargo run --example demo -- serve [127.0.0.1:8080] # keeps it serving until Ctrl-C
+//! ```
+//!
+//! **Play** (no argument): plays the three operations of Microsoft's "Track asynchronous Azure
+//! operations" page against an embedded ARM on a free loopback port, through a hyper-util
+//! client wrapped in `LroLayer`. A logging service below the layer prints every request the
+//! layer sends, so each poll shows up. Retry hints are scaled down from seconds to a few hundred
+//! milliseconds. The process exits non-zero when any operation does not end as the server
+//! scripted it.
 //!
 //! 1. Start a VM: `POST .../start` → `202` with `Azure-AsyncOperation` and `Location`.
 //! 2. Deploy a template: `PUT .../deployments/d1` → `201` with `Azure-AsyncOperation`.
 //! 3. Create a storage account: `PUT .../storageAccounts/sa1` → `202` with `Location`.
 //!
-//! The process exits non-zero when any operation does not end as the server scripted it.
+//! **Serve** (`serve [ADDR]`, default `127.0.0.1:8080`): the same ARM on a fixed address until
+//! Ctrl-C, printing what it serves and one line per request it answers, for
+//! `cargo run --example quickstart`, `cargo run --example resume` or your own client in another
+//! terminal. Every operation started has its own id and ends on its third poll; any
+//! subscription, resource group and resource names are accepted.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -39,8 +50,21 @@ struct Tag(&'static str);
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    match (args.next().as_deref(), args.next()) {
+        (None, _) => play().await,
+        (Some("serve"), addr) => serve(addr.as_deref().unwrap_or(DEFAULT_ADDR)).await,
+        (Some(other), _) => {
+            eprintln!("unknown argument {other:?}; usage: demo [serve [ADDR]]");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Plays the three operations against an embedded ARM and checks how each ended.
+async fn play() -> ExitCode {
     let started = Instant::now();
-    let addr = match start_arm().await {
+    let addr = match start_arm("127.0.0.1:0", None).await {
         Ok(addr) => addr,
         Err(e) => {
             eprintln!("could not start the simulated ARM: {e}");
@@ -295,15 +319,22 @@ fn pretty(body: &[u8]) -> String {
     }
 }
 
-/// The path and query, shortened for the table: the subscription and resource-group prefixes
-/// become `{sub}` and `{rg}`, GUIDs keep their first block, and `api-version` is left out.
+/// The path and query, shortened for the table: `/subscriptions/{s}/resourceGroups/{g}/providers`
+/// becomes `{rg}` and `/subscriptions/{s}/providers` `{sub}`, GUIDs keep their first block, and
+/// `api-version` is left out.
 fn short_path(uri: &http::Uri) -> String {
-    let path = uri
-        .path()
-        .replacen(&format!("{SUB}{RG}/providers"), "{rg}", 1)
-        .replacen(&format!("{SUB}/providers"), "{sub}", 1);
-    let path: Vec<String> = path.split('/').map(short_guid).collect();
-    let path = path.join("/");
+    let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
+    let (scope, rest) = match segments.as_slice() {
+        ["subscriptions", _, "resourceGroups", _, "providers", rest @ ..] => ("{rg}", rest),
+        ["subscriptions", _, "providers", rest @ ..] => ("{sub}", rest),
+        _ => ("", segments.as_slice()),
+    };
+    let rest: Vec<String> = rest.iter().map(|s| short_guid(s)).collect();
+    let path = if scope.is_empty() {
+        format!("/{}", rest.join("/"))
+    } else {
+        format!("{scope}/{}", rest.join("/"))
+    };
     let query: Vec<&str> = uri
         .query()
         .unwrap_or("")
@@ -331,27 +362,53 @@ fn short_guid(segment: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // The simulated Azure Resource Manager.
 
-/// How many times each monitor has been polled.
-#[derive(Default)]
+/// Where `serve` listens without an address.
+const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+/// The simulated ARM: every operation it starts has its own id and ends on its third poll, so
+/// it serves any number of operations, one after another or at once.
 struct Arm {
     base: String,
-    vm_polls: AtomicU32,
-    deploy_polls: AtomicU32,
-    storage_polls: AtomicU32,
+    /// Makes this process's operation ids differ from another run's.
+    seed: u32,
+    /// `serve` prints one line per request it answers.
+    log: Option<Instant>,
+    state: Mutex<State>,
 }
 
-const VM_OP: &str = "/providers/Microsoft.Compute/locations/westeurope/operations/9de2077e-d2e1-4cfa-a6de-a1a9a7c55a14";
-const DEPLOY_OP: &str =
-    "/providers/Microsoft.Resources/deployments/d1/operationStatuses/08584996562463462045";
-const STORAGE_OP: &str = "/providers/Microsoft.Storage/locations/westeurope/asyncoperations/5e2d6a4f-b3c1-4bd2-8f0a-0c1e0d8a9b77";
+#[derive(Default)]
+struct State {
+    started: u32,
+    /// Operation id → the operation.
+    ops: HashMap<String, Op>,
+    /// Resource path → its latest operation's id.
+    latest: HashMap<String, String>,
+}
 
-/// Binds 127.0.0.1:0 and serves the simulated ARM until the process ends.
-async fn start_arm() -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+struct Op {
+    /// The deployment or storage account it creates.
+    resource: String,
+    polls: u32,
+}
+
+/// Polls each operation answers "running" before it ends.
+const RUNNING_POLLS: u32 = 2;
+
+const VM_OP: &str = "providers/Microsoft.Compute/locations/westeurope/operations";
+const STORAGE_OP: &str = "providers/Microsoft.Storage/locations/westeurope/asyncoperations";
+
+/// Binds `addr` and serves the simulated ARM in the background until the process ends.
+async fn start_arm(addr: &str, log: Option<Instant>) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     let arm = Arc::new(Arm {
         base: format!("http://{addr}"),
-        ..Arm::default()
+        seed,
+        log,
+        state: Mutex::default(),
     });
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -359,7 +416,7 @@ async fn start_arm() -> std::io::Result<SocketAddr> {
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let arm = arm.clone();
-                    async move { Ok::<_, Infallible>(arm.route(req.method(), req.uri())) }
+                    async move { Ok::<_, Infallible>(arm.answer(req.method(), req.uri())) }
                 });
                 // A client that goes away mid-connection is not the demo's concern.
                 let _ = hyper::server::conn::http1::Builder::new()
@@ -371,105 +428,233 @@ async fn start_arm() -> std::io::Result<SocketAddr> {
     Ok(addr)
 }
 
+/// `demo serve [ADDR]`: the simulated ARM on a fixed address until Ctrl-C, for
+/// `examples/quickstart.rs`, `examples/resume.rs` or your own code.
+async fn serve(addr: &str) -> ExitCode {
+    let started = Instant::now();
+    let addr = match start_arm(addr, Some(started)).await {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("could not listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rg = "/subscriptions/{sub}/resourceGroups/{rg}/providers";
+    println!("tower-lro demo: simulated Azure Resource Manager serving on http://{addr} (Ctrl-C stops it)");
+    println!("each operation ends on its third poll; retry hints are a few hundred milliseconds\n");
+    println!("  PUT  {rg}/Microsoft.Storage/storageAccounts/{{name}}");
+    println!("       202 + Location; the Location answers 202 twice, then 200 with the account");
+    println!("  PUT  {rg}/Microsoft.Resources/deployments/{{name}}");
+    println!(
+        "       201 + Azure-AsyncOperation (Running 20%, 65%, Succeeded), then the deployment"
+    );
+    println!("  POST {rg}/Microsoft.Compute/virtualMachines/{{name}}/start");
+    println!("       202 + Azure-AsyncOperation and Location (InProgress 35%, 80%, Succeeded)");
+    println!("  (any names; anything else is a 404)\n");
+    println!("in another terminal: cargo run --example quickstart");
+    println!(
+        "                 or: cargo run --example resume   (twice: start, then check and resume)\n"
+    );
+    println!("  {:>8}  {:<6}  {:<6}  path", "time", "method", "status");
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => {
+            println!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot wait for Ctrl-C: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 impl Arm {
-    fn route(&self, method: &Method, uri: &http::Uri) -> Response<Full<Bytes>> {
+    /// Answers one request; `serve` prints it.
+    fn answer(&self, method: &Method, uri: &http::Uri) -> Response<Full<Bytes>> {
+        // Every header below is valid; an empty 200 keeps the server up regardless.
+        let response = self
+            .route(method, uri)
+            .unwrap_or_else(|_| Response::new(Full::default()));
+        if let Some(started) = self.log {
+            println!(
+                "  {:>7.3}s  {:<6}  {:<6}  {}",
+                started.elapsed().as_secs_f64(),
+                method.as_str(),
+                response.status().as_u16(),
+                short_path(uri)
+            );
+        }
+        response
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A new operation on `resource`: its id.
+    fn start(&self, resource: &str) -> String {
+        let mut state = self.state();
+        state.started = state.started.wrapping_add(1);
+        let n = state.started;
+        let id = format!("{:08x}-d2e1-4cfa-a6de-{n:012x}", self.seed.wrapping_add(n));
+        state.ops.insert(
+            id.clone(),
+            Op {
+                resource: resource.to_owned(),
+                polls: 0,
+            },
+        );
+        state.latest.insert(resource.to_owned(), id.clone());
+        id
+    }
+
+    /// Counts a poll of operation `id`: which one it is (0 for the first), or `None` for an
+    /// operation this server never started.
+    fn poll(&self, id: &str) -> Option<u32> {
+        let mut state = self.state();
+        let op = state.ops.get_mut(id)?;
+        op.polls = op.polls.saturating_add(1);
+        Some(op.polls - 1)
+    }
+
+    /// Whether operation `id` has ended (been polled past its running answers).
+    fn done(&self, id: &str) -> Option<bool> {
+        self.state().ops.get(id).map(|op| op.polls > RUNNING_POLLS)
+    }
+
+    /// Whether the latest operation on `resource` has ended (`None`: never created).
+    fn resource_done(&self, resource: &str) -> Option<bool> {
+        let state = self.state();
+        let id = state.latest.get(resource)?;
+        state.ops.get(id).map(|op| op.polls > RUNNING_POLLS)
+    }
+
+    fn route(&self, method: &Method, uri: &http::Uri) -> http::Result<Response<Full<Bytes>>> {
         let base = &self.base;
         let path = uri.path();
         let monitor_query = uri.query().is_some_and(|q| q.contains("monitor=true"));
-        let vm = format!("{SUB}{RG}/providers/Microsoft.Compute/virtualMachines/vm1");
-        let deployment = format!("{SUB}{RG}/providers/Microsoft.Resources/deployments/d1");
-        let account = format!("{SUB}{RG}/providers/Microsoft.Storage/storageAccounts/sa1");
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
 
-        let response = match (method.as_str(), path) {
+        match (method.as_str(), segments.as_slice()) {
             // a. Start VM: 202 with both a status monitor and a Location.
-            ("POST", p) if p == format!("{vm}/start") => reply(202)
-                .header("azure-asyncoperation", format!("{base}{SUB}{VM_OP}?api-version=2024-07-01"))
-                .header("location", format!("{base}{SUB}{VM_OP}?monitor=true&api-version=2024-07-01"))
-                .header("retry-after-ms", "300")
-                .body(Full::default()),
-            ("GET", p) if p == format!("{SUB}{VM_OP}") && !monitor_query => {
-                let n = self.vm_polls.fetch_add(1, Ordering::SeqCst);
-                let status = match n {
-                    0 => json!({"status": "InProgress", "percentComplete": 35}),
-                    1 => json!({"status": "InProgress", "percentComplete": 80}),
-                    _ => json!({"status": "Succeeded", "percentComplete": 100, "endTime": "2024-11-04T09:41:07Z"}),
+            ("POST", ["subscriptions", sub, "resourceGroups", _, "providers", "Microsoft.Compute", "virtualMachines", _, "start"]) => {
+                let id = self.start(path);
+                let monitor = format!("{base}/subscriptions/{sub}/{VM_OP}/{id}");
+                reply(202)
+                    .header("azure-asyncoperation", format!("{monitor}?api-version=2024-07-01"))
+                    .header("location", format!("{monitor}?monitor=true&api-version=2024-07-01"))
+                    .header("retry-after-ms", "300")
+                    .body(Full::default())
+            }
+            ("GET", ["subscriptions", _, "providers", "Microsoft.Compute", "locations", _, "operations", id]) if !monitor_query => {
+                let status = match self.poll(id) {
+                    None => return not_found(method, path),
+                    Some(0) => json!({"status": "InProgress", "percentComplete": 35}),
+                    Some(1) => json!({"status": "InProgress", "percentComplete": 80}),
+                    Some(_) => json!({"status": "Succeeded", "percentComplete": 100, "endTime": "2024-11-04T09:41:07Z"}),
                 };
                 let mut status = status;
-                status["name"] = json!("9de2077e-d2e1-4cfa-a6de-a1a9a7c55a14");
+                status["name"] = json!(id);
                 status["startTime"] = json!("2024-11-04T09:41:05Z");
                 reply(200).header("retry-after-ms", "300").json(&status)
             }
             // The Location of an action without a result: empty once the monitor says done.
-            ("GET", p) if p == format!("{SUB}{VM_OP}") => {
-                if self.vm_polls.load(Ordering::SeqCst) >= 3 {
-                    reply(200).body(Full::default())
-                } else {
-                    reply(202).header("retry-after-ms", "300").body(Full::default())
+            ("GET", ["subscriptions", _, "providers", "Microsoft.Compute", "locations", _, "operations", id]) => {
+                match self.done(id) {
+                    None => not_found(method, path),
+                    Some(true) => reply(200).body(Full::default()),
+                    Some(false) => reply(202).header("retry-after-ms", "300").body(Full::default()),
                 }
             }
 
             // b. Deployment: 201 with a status monitor, then a GET of the deployment itself.
-            ("PUT", p) if p == deployment => reply(201)
-                .header("azure-asyncoperation", format!("{base}{SUB}{RG}{DEPLOY_OP}?api-version=2020-06-01"))
-                .header("retry-after-ms", "400")
-                .json(&self.deployment("Accepted")),
-            ("GET", p) if p == format!("{SUB}{RG}{DEPLOY_OP}") => {
-                let n = self.deploy_polls.fetch_add(1, Ordering::SeqCst);
-                let status = match n {
-                    0 => json!({"status": "Running", "percentComplete": 20}),
-                    1 => json!({"status": "Running", "percentComplete": 65}),
-                    _ => json!({"status": "Succeeded", "percentComplete": 100}),
+            ("PUT", ["subscriptions", _, "resourceGroups", _, "providers", "Microsoft.Resources", "deployments", name]) => {
+                let id = self.start(path);
+                reply(201)
+                    .header("azure-asyncoperation", format!("{base}{path}/operationStatuses/{id}?api-version=2020-06-01"))
+                    .header("retry-after-ms", "400")
+                    .json(&deployment(path, name, "Accepted"))
+            }
+            ("GET", ["subscriptions", _, "resourceGroups", _, "providers", "Microsoft.Resources", "deployments", _, "operationStatuses", id]) => {
+                let status = match self.poll(id) {
+                    None => return not_found(method, path),
+                    Some(0) => json!({"status": "Running", "percentComplete": 20}),
+                    Some(1) => json!({"status": "Running", "percentComplete": 65}),
+                    Some(_) => json!({"status": "Succeeded", "percentComplete": 100}),
                 };
                 reply(200).header("retry-after-ms", "400").json(&status)
             }
-            ("GET", p) if p == deployment => {
-                let done = self.deploy_polls.load(Ordering::SeqCst) >= 3;
-                reply(200).json(&self.deployment(if done { "Succeeded" } else { "Running" }))
+            ("GET", ["subscriptions", _, "resourceGroups", _, "providers", "Microsoft.Resources", "deployments", name]) => {
+                match self.resource_done(path) {
+                    None => not_found(method, path),
+                    Some(done) => reply(200).json(&deployment(path, name, if done { "Succeeded" } else { "Running" })),
+                }
             }
 
             // c. Storage account: 202 with Location and Retry-After (in seconds, as ARM sends).
-            ("PUT", p) if p == account => reply(202)
-                .header("location", format!("{base}{SUB}{STORAGE_OP}?monitor=true&api-version=2023-05-01"))
-                .header("retry-after", "1")
-                .body(Full::default()),
-            ("GET", p) if p == format!("{SUB}{STORAGE_OP}") => {
-                if self.storage_polls.fetch_add(1, Ordering::SeqCst) < 2 {
-                    reply(202)
-                        .header("location", format!("{base}{SUB}{STORAGE_OP}?monitor=true&api-version=2023-05-01"))
+            ("PUT", ["subscriptions", sub, "resourceGroups", _, "providers", "Microsoft.Storage", "storageAccounts", _]) => {
+                let id = self.start(path);
+                reply(202)
+                    .header("location", format!("{base}/subscriptions/{sub}/{STORAGE_OP}/{id}?monitor=true&api-version=2023-05-01"))
+                    .header("retry-after", "1")
+                    .body(Full::default())
+            }
+            ("GET", ["subscriptions", sub, "providers", "Microsoft.Storage", "locations", _, "asyncoperations", id]) => {
+                match self.poll(id) {
+                    None => not_found(method, path),
+                    Some(n) if n < RUNNING_POLLS => reply(202)
+                        .header("location", format!("{base}/subscriptions/{sub}/{STORAGE_OP}/{id}?monitor=true&api-version=2023-05-01"))
                         .header("retry-after-ms", "250")
-                        .body(Full::default())
-                } else {
-                    reply(200).json(&json!({
-                        "id": account,
-                        "name": "sa1",
-                        "type": "Microsoft.Storage/storageAccounts",
-                        "location": "westeurope",
-                        "kind": "StorageV2",
-                        "sku": {"name": "Standard_LRS", "tier": "Standard"},
-                        "properties": {
-                            "provisioningState": "Succeeded",
-                            "primaryEndpoints": {"blob": "https://sa1.blob.core.windows.net/"}
-                        }
-                    }))
+                        .body(Full::default()),
+                    Some(_) => {
+                        let account = self.state().ops.get(*id).map(|op| op.resource.clone()).unwrap_or_default();
+                        reply(200).json(&storage_account(&account))
+                    }
                 }
             }
-            _ => reply(404).json(&json!({"error": {"code": "NotFound", "message": format!("no route for {method} {path}")}})),
-        };
-        // Every header above is valid; an empty 200 keeps the server up regardless.
-        response.unwrap_or_else(|_| Response::new(Full::default()))
-    }
-
-    fn deployment(&self, state: &str) -> Value {
-        json!({
-            "id": format!("{SUB}{RG}/providers/Microsoft.Resources/deployments/d1"),
-            "name": "d1",
-            "properties": {
-                "provisioningState": state,
-                "mode": "Incremental",
-                "correlationId": "2e8e6a1c-8b1d-4f7e-9a35-8f7b5f4c1d20"
+            ("GET", ["subscriptions", _, "resourceGroups", _, "providers", "Microsoft.Storage", "storageAccounts", _]) => {
+                match self.resource_done(path) {
+                    Some(true) => reply(200).json(&storage_account(path)),
+                    _ => not_found(method, path),
+                }
             }
-        })
+            _ => not_found(method, path),
+        }
     }
+}
+
+fn not_found(method: &Method, path: &str) -> http::Result<Response<Full<Bytes>>> {
+    reply(404).json(&json!({"error": {"code": "NotFound", "message": format!("no route or operation for {method} {path}")}}))
+}
+
+fn deployment(path: &str, name: &str, state: &str) -> Value {
+    json!({
+        "id": path,
+        "name": name,
+        "properties": {
+            "provisioningState": state,
+            "mode": "Incremental",
+            "correlationId": "2e8e6a1c-8b1d-4f7e-9a35-8f7b5f4c1d20"
+        }
+    })
+}
+
+fn storage_account(path: &str) -> Value {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    json!({
+        "id": path,
+        "name": name,
+        "type": "Microsoft.Storage/storageAccounts",
+        "location": "westeurope",
+        "kind": "StorageV2",
+        "sku": {"name": "Standard_LRS", "tier": "Standard"},
+        "properties": {
+            "provisioningState": "Succeeded",
+            "primaryEndpoints": {"blob": format!("https://{name}.blob.core.windows.net/")}
+        }
+    })
 }
 
 /// A response builder with a JSON shortcut.

@@ -1,5 +1,10 @@
-//! A Tower layer that resolves long-running operations (LROs): Azure's, and with the Google
-//! dialects on, Google's AIP-151 and discovery-style operations (see [`LroDialect`]).
+//! A Tower layer that resolves long-running operations (LROs) of REST APIs: Azure's (Resource
+//! Manager and data-plane services), Microsoft Graph's, Microsoft Fabric's, OData's
+//! asynchronous requests (`Prefer: respond-async`), status endpoints that redirect to their
+//! result, and, opted in, Google's AIP-151 `google.longrunning.Operation` and discovery-style
+//! operations (Compute, GKE, Cloud SQL); your own API's through the [`dialect`] interface
+//! ([`LroLayerBuilder::with_dialect`]). [`LroDialect`] names them; the [`behaviour`] page's §8
+//! has each one's rules.
 //!
 //! Azure Resource Manager and Azure-style REST APIs answer slow writes with `201 Created` or
 //! `202 Accepted` and a status monitor (`Azure-AsyncOperation`, `Operation-Location` or
@@ -63,20 +68,98 @@
 //!
 //! # Where it goes in a stack
 //!
-//! Put `LroLayer` **above** authentication, retries, per-request timeouts and tracing, so that
-//! each poll passes through them; never below a concurrency limit (one permit would be held for
-//! the whole operation). A `Timeout` above it bounds the whole operation. When a retry layer sits
-//! below, set [`LroLayerBuilder::max_transient_retries`] to 0. Every request the layer makes
-//! carries an [`LroPoll`] extension: an auth layer below should add credentials only where
-//! [`LroPoll::credentials_allowed`] says so. A redirect-following layer belongs above
-//! `LroLayer`, which then sees a status endpoint's redirects itself; below it, give it a
-//! same-origin policy (tower-http's `SameOrigin`), since the layer cannot see where a redirect
-//! below it leads.
+//! Outermost first; every layer below `LroLayer` sees every poll and the final GET:
 //!
-//! **Compressed monitors.** Polls carry the original request's headers, `Accept-Encoding`
-//! included, so a service may answer them compressed: put tower-http's `DecompressionLayer`
-//! below `LroLayer` (it decodes every poll before the layer reads it); without it a compressed
-//! status body is `InvalidStatusBody`.
+//! 1. a `Timeout` for the **whole operation** (above: it bounds every wait, poll and the final
+//!    GET; dropping the future stops polling, the operation goes on at the server);
+//! 2. a redirect-following layer (above: `LroLayer` then sees a status endpoint's redirects and
+//!    holds their targets to the origin rule; below, give it tower-http's `SameOrigin` policy,
+//!    since the layer cannot see where a redirect below it leads);
+//! 3. **`LroLayer`**;
+//! 4. tracing (each poll traced as its own request, inside the operation's span);
+//! 5. retry (it retries each poll; set [`LroLayerBuilder::max_transient_retries`] to 0);
+//! 6. auth, adding credentials only where [`LroPoll::credentials_allowed`] says so (every
+//!    request the layer makes carries an [`LroPoll`] extension), with a
+//!    [`CredentialScopeLayer`] below it that strips credentials from every request off your
+//!    origins, whatever a layer in between lost;
+//! 7. decompression (tower-http's `DecompressionLayer`: polls carry the original request's
+//!    `Accept-Encoding`, so a service may answer them compressed; without it a compressed
+//!    status body is `InvalidStatusBody`);
+//! 8. a `Timeout` **per request** (each poll);
+//! 9. the HTTP client.
+//!
+//! Layers between this one and auth must keep request extensions. Never put `LroLayer` below a
+//! concurrency limit (one permit would be held for the whole operation): put the limit below.
+//!
+//! # Start now, check later
+//!
+//! [`LroOptions::hand_over`] hands the first response over at once, its [`LroInfo`] carrying a
+//! [`ResumeToken`] (which serializes with the default `serde` feature: `Display` / `FromStr`);
+//! later, in this process or another, a request carrying [`LroOptions::check`] polls once
+//! without waiting, and one carrying [`LroOptions::resume`] polls to the end. Such a request is
+//! not sent: its URI names the origin the operation must be on. This works through any stack,
+//! a type-erased one too ([`behaviour`] §7; `examples/resume.rs` stores the token in a file).
+//!
+//! ```
+//! use http::{Request, Response};
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use std::sync::Arc;
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_lro::{LroInfo, LroLayer, LroOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tower::BoxError> {
+//! # tokio::time::pause();
+//! // An operation that runs for two polls, then succeeds.
+//! let polls = Arc::new(AtomicU32::new(0));
+//! let client = service_fn(move |req: Request<String>| {
+//!     let polls = polls.clone();
+//!     async move {
+//!         let response = match (req.method().as_str(), req.uri().path()) {
+//!             ("POST", "/vm/start") => Response::builder()
+//!                 .status(202)
+//!                 .header("azure-asyncoperation", "https://management.azure.com/ops/1")
+//!                 .header("retry-after", "2")
+//!                 .body(String::new()),
+//!             ("GET", "/ops/1") if polls.fetch_add(1, Ordering::SeqCst) < 2 => {
+//!                 Response::builder().body(r#"{"status":"Running","percentComplete":50}"#.into())
+//!             }
+//!             ("GET", "/ops/1") => Response::builder().body(r#"{"status":"Succeeded"}"#.into()),
+//!             _ => Response::builder().status(404).body(String::new()),
+//!         };
+//!         Ok::<_, std::convert::Infallible>(response.unwrap())
+//!     }
+//! });
+//! let service = ServiceBuilder::new().layer(LroLayer::new()).service(client);
+//!
+//! // Now: the first response at once, nothing polled, and a token to come back with.
+//! let start = Request::post("https://management.azure.com/vm/start")
+//!     .extension(LroOptions::new().hand_over())
+//!     .body(String::new())?;
+//! let first = service.clone().oneshot(start).await?;
+//! assert_eq!(first.status(), 202);
+//! let token = first.extensions().get::<LroInfo>().and_then(LroInfo::resume_token);
+//! let token = token.expect("an operation").clone();
+//!
+//! // Later: one poll, no wait; the request is not sent, its URI names the origin.
+//! let check = Request::get("https://management.azure.com/")
+//!     .extension(LroOptions::new().check(token))
+//!     .body(String::new())?;
+//! let checked = service.clone().oneshot(check).await?;
+//! let info = checked.extensions().get::<LroInfo>().expect("the operation's progress");
+//! assert_eq!(info.status(), Some("Running"));
+//! let fresh = info.resume_token().expect("still running: a fresh token").clone();
+//!
+//! // Then to the end.
+//! let resume = Request::get("https://management.azure.com/")
+//!     .extension(LroOptions::new().resume(fresh))
+//!     .body(String::new())?;
+//! let done = service.oneshot(resume).await?;
+//! assert_eq!(done.status(), 200);
+//! assert_eq!(done.extensions().get::<LroInfo>().map(LroInfo::status), Some(Some("Succeeded")));
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Requirements
 //!
@@ -119,8 +202,9 @@
 //!   http-body-util's are.
 //!
 //! The rules it follows, refined from the Azure Resource Manager async-operation contract after
-//! real traffic, are written down in [`behaviour`], with the reason for each choice where the
-//! Azure SDKs disagree.
+//! real traffic, are written down in [`behaviour`], numbered (§1 to §7 the Azure rules, waits,
+//! polls, results, limits and resuming; §8 the other dialects), with the reason for each
+//! choice where the Azure SDKs disagree.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
