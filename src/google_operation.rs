@@ -10,7 +10,7 @@
 /// }
 /// # }
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GoogleOperation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,5 +74,20 @@ impl GoogleOperation {
     /// ```
     pub fn target_link(&self) -> Option<&str> {
         self.target_link.as_deref()
+    }
+}
+
+/// The target link redacted (query values but `api-version`, userinfo): `Debug` ends up in logs.
+impl std::fmt::Debug for GoogleOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::wire::redact::redact_raw;
+        f.debug_struct("GoogleOperation")
+            .field("name", &self.name)
+            .field("metadata_type", &self.metadata_type)
+            .field("response_type", &self.response_type)
+            .field("result_missing", &self.result_missing)
+            .field("target_link", &self.target_link.as_deref().map(redact_raw))
+            .field("poll_post", &self.poll_post)
+            .finish()
     }
 }

@@ -54,6 +54,8 @@ pub(crate) struct TokenState {
     pub(crate) wait_ms: u64,
     /// Waits taken from the schedule so far (the next unhinted wait is its step after these).
     pub(crate) schedule_step: u32,
+    /// Transient answers in a row before the stop: they count against `max_transient_retries`.
+    pub(crate) transient_in_row: u32,
     /// `location` holds a value that was no usable URL (an error if a rule needs it).
     pub(crate) location_unusable: bool,
     /// The per-request (or layer) `final_state_via` the operation started with.

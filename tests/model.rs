@@ -60,6 +60,24 @@ fn replay_input() {
 /// regression tests of the fuzzer's findings. `v1:` inputs were found with the first decoder
 /// and replay with it (`Case::decode_legacy`), so that they stay the cases they were.
 const KNOWN_FAILURES: &[(&str, &str)] = &[
+    // Found by the model fuzzer's resume equivalence (2026-12-07), fixed since: resuming
+    // capped the token's wait at `max_interval`, which caps only hints in a live run.
+    ("9", "000000e2000000000000550000000000020000000d"),
+    // A token did not carry the transient answers in a row: a run resumed among them got a
+    // fresh `max_transient_retries` (OData, a 429 then a 408).
+    (
+        "9",
+        "0000200000000000c0201d0000000000636c000000008b0000000000004a",
+    ),
+    // A PUT's 202 with Azure-AsyncOperation typed text/event-stream was polled, not handed over
+    // at once (behaviour §5).
+    ("12", "00000000000000000000000000000000013b0000470000000049"),
+    // A monitor on an origin allowed without credentials, never polled (the first response
+    // already Succeeded), was shown raw by `monitor_url()`.
+    (
+        "10",
+        "00000000000000c70000002000000000195b0000044d0000546edc000000000038",
+    ),
     // PUT 202 + same-origin AAO, then 429 with a 23-digit Retry-After, max_interval
     // Duration::MAX: `total_wait += delay` overflows.
     (
@@ -90,66 +108,6 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
         "v1:000000000000000000000000e0000000000000040100000300000000000000000101",
     ),
 ];
-
-/// Inputs that break the strict reading of an invariant against `src/` as it is: findings
-/// reported, not fixed here (strict reading, hex input, minimized). The default readings leave
-/// them out, so that the fuzzer goes on; `MODEL_STRICT=A MODEL_INPUT=<hex> cargo test --test
-/// model replay_input` replays one.
-const OPEN_FINDINGS: &[(&str, &str)] = &[
-    // A (invariant 9): resuming caps the token's wait at `max_interval`, which caps only hints
-    // in a live run. PUT 202 + Location, max_interval 1 s, a 202 without a hint, then 200: the
-    // uninterrupted run waits 1 s then 2 s (the schedule's step); resumed from the report
-    // before the second poll (wait_ms 2000), it waits 1 s.
-    ("A", "000000e2000000000000550000000000020000000d"),
-    // B (invariant 9): a token does not carry the transient answers in a row. OData (PUT with
-    // respond-async, 202 + Location), max_transient_retries 1, a 429 then a 408: PollFailed;
-    // resumed from the report after the 429, the run takes the 408 as its first transient
-    // answer, polls again and resolves Ok.
-    (
-        "B",
-        "0000200000000000c0201d0000000000636c000000008b0000000000004a",
-    ),
-    // C (invariant 12): a PUT's 202 with Azure-AsyncOperation and Content-Type
-    // text/event-stream is polled (and its final GET's 200 returned, with LroInfo, 1 s later),
-    // where behaviour §5 says such a first response "reaches the caller at once".
-    ("12", "00000000000000000000000000000000013b0000470000000049"),
-    // D (invariant 10): PUT 202 whose Azure-AsyncOperation and Location are both
-    // https://user:SEKRET3a@ops.example.net/ops/14 (allowed without credentials), its body
-    // Succeeded (row 2, no poll), final_state_via Location: the final GET goes to that URL
-    // without credentials, and the progress report before it shows it raw as monitor_url()
-    // (the monitor was never polled, so it is not marked as credential-free).
-    (
-        "D",
-        "00000000000000c70000002000000000195b0000044d0000546edc000000000038",
-    ),
-];
-
-/// The open findings still fail their strict reading, and only it (when one passes, `src/`
-/// keeps it now: move its reading to the default). Ignored: they are `src/`'s to fix.
-#[test]
-#[ignore]
-fn open_findings_still_fail() {
-    let hex = |input: &str| -> Vec<u8> {
-        (0..input.len() / 2)
-            .map(|i| u8::from_str_radix(&input[2 * i..2 * i + 2], 16).expect("hex"))
-            .collect()
-    };
-    let passing: Vec<_> = OPEN_FINDINGS
-        .iter()
-        .filter(|(which, input)| {
-            std::panic::catch_unwind(|| model::run_strict(which, &hex(input))).is_ok()
-        })
-        .collect();
-    assert!(passing.is_empty(), "passing now: {passing:?}");
-    let failing: Vec<_> = OPEN_FINDINGS
-        .iter()
-        .filter(|(_, input)| std::panic::catch_unwind(|| model::run(&hex(input))).is_err())
-        .collect();
-    assert!(
-        failing.is_empty(),
-        "failing the default readings: {failing:?}"
-    );
-}
 
 /// Each finding, replayed.
 #[test]

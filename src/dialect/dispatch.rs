@@ -118,6 +118,10 @@ impl Dialect {
                 verdict => (Some(Dialect::Custom(index)), verdict),
             };
         }
+        // Behaviour §5: an event stream reaches the caller at once, whatever its headers say.
+        if super::is_event_stream(&head.headers) {
+            return (None, Verdict::PassThrough);
+        }
         for dialect in Dialect::candidates(rules, head) {
             if dialect.claim(rules, facts, head).is_none() {
                 continue;

@@ -182,6 +182,15 @@ pub(crate) fn starts_operations(forced: bool, facts: &Facts) -> bool {
     forced || !addresses_operation(&facts.orig.uri)
 }
 
+/// A `text/event-stream` response: a stream the caller reads as it comes.
+pub(crate) fn is_event_stream(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("text/event-stream"))
+}
+
 /// Whether a body with these headers may be JSON: no `Content-Type`, `application/json`,
 /// `text/json` or any `+json` type.
 pub(crate) fn may_hold_json(headers: &http::HeaderMap) -> bool {

@@ -324,14 +324,8 @@ impl Operation {
             status: self.facts.status_word.as_deref().map(str::to_owned),
             percent_complete: self.facts.percent_complete,
             // In the final phase the target is the result's URL (and a final GET was made).
-            final_url: (self.phase == Phase::Final).then(|| {
-                let uri = &self.facts.target.uri;
-                if self.final_bare {
-                    redacted_uri(uri)
-                } else {
-                    uri.clone()
-                }
-            }),
+            final_url: (self.phase == Phase::Final)
+                .then(|| self.shown(&self.facts.target.uri, self.final_bare)),
             gone_on_404: self.facts.gone_on_404,
             initial: self.initial.as_ref().map(|(status, headers)| Initial {
                 status: *status,
@@ -376,6 +370,7 @@ impl Operation {
         TokenState {
             wait_ms: self.next_wait / 1_000_000,
             schedule_step: self.unhinted_waits,
+            transient_in_row: self.transient_in_row,
             location_unusable: matches!(facts.location.as_deref(), Some(Err(_))),
             final_state_via: self.rules.final_state_via,
             inline_result: self.rules.inline_result,
@@ -415,10 +410,17 @@ impl Operation {
 
     /// The monitor's URL as it may be shown: redacted when it went without credentials.
     pub(crate) fn shown_monitor(&self) -> http::Uri {
-        if self.monitor_bare {
-            redacted_uri(self.facts.monitor_uri())
+        self.shown(self.facts.monitor_uri(), self.monitor_bare)
+    }
+
+    /// A URL as `LroInfo` and progress show it: redacted when it went (or would go) without
+    /// credentials, or is off the original origin (failing closed for one never requested).
+    fn shown(&self, uri: &http::Uri, bare: bool) -> http::Uri {
+        let own = url::admit(&self.facts.orig.uri, &[], uri) == url::Admission::SameOrigin;
+        if bare || !own {
+            redacted_uri(uri)
         } else {
-            self.facts.monitor_uri().clone()
+            uri.clone()
         }
     }
 

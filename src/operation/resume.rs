@@ -213,7 +213,11 @@ impl Operation {
             op.schedule = dialect.default_schedule(&op.rules, &op.facts);
         }
         op.unhinted_waits = state.schedule_step;
-        op.next_wait = super::nanos(Duration::from_millis(state.wait_ms).min(config.max_interval));
+        // A live run's waits are hints (capped at `max_interval`) or the schedule's steps (up to
+        // its ceiling): a token's wait is held to the larger of the two, never shortened below.
+        let longest = config.max_interval.max(op.schedule.ceiling());
+        op.next_wait = super::nanos(Duration::from_millis(state.wait_ms).min(longest));
+        op.transient_in_row = state.transient_in_row.min(config.max_transient_retries);
         // The first request follows the wait; a poll of the monitor counts against this run.
         if op.phase == Phase::Polling {
             op.polls = 1;

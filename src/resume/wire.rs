@@ -55,6 +55,8 @@ struct WireState {
     #[serde(default, skip_serializing_if = "is_default")]
     schedule_step: u32,
     #[serde(default, skip_serializing_if = "is_default")]
+    transient_in_row: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
     location_unusable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     final_state_via: Option<crate::FinalStateVia>,
@@ -118,6 +120,7 @@ impl TryFrom<Wire> for ResumeToken {
             state: TokenState {
                 wait_ms: w.state.wait_ms,
                 schedule_step: w.state.schedule_step,
+                transient_in_row: w.state.transient_in_row,
                 location_unusable: w.state.location_unusable,
                 final_state_via: w.state.final_state_via,
                 inline_result: w.state.inline_result,
@@ -146,6 +149,7 @@ impl From<ResumeToken> for Wire {
             state: WireState {
                 wait_ms: t.state.wait_ms,
                 schedule_step: t.state.schedule_step,
+                transient_in_row: t.state.transient_in_row,
                 location_unusable: t.state.location_unusable,
                 final_state_via: t.state.final_state_via,
                 inline_result: t.state.inline_result,

@@ -171,6 +171,11 @@ impl PollSchedule {
         self.jitter_ppm > 0
     }
 
+    /// The longest wait the schedule makes (its ceiling).
+    pub(crate) fn ceiling(&self) -> Duration {
+        self.ceiling
+    }
+
     /// The wait after `n` earlier unhinted waits, shortened by the jitter drawn from `rng`.
     pub(crate) fn wait(&self, n: u32, rng: &mut Jitter) -> Duration {
         let mut d = self.initial;

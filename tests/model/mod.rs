@@ -50,11 +50,6 @@ pub fn run_legacy(bytes: &[u8]) {
     run_case(&Case::decode_legacy(bytes), bytes);
 }
 
-/// As [`run`], holding the run to the strict readings in `which` (the open findings).
-pub fn run_strict(which: &str, bytes: &[u8]) {
-    check::strictly(which, || run_case(&Case::decode(bytes), bytes));
-}
-
 fn run_case(case: &Case, bytes: &[u8]) {
     let context = format!("input: {}\ncase: {case:#?}", hex(bytes));
     let plan = Plan::of(case);
@@ -270,16 +265,29 @@ fn resume(
 /// The layer for `config`, or `None` when `build()` refuses it. It must refuse exactly the
 /// values that cannot work (a zero `max_polls` or inspection cap) and accept every other.
 fn layer(config: &Config, hook: Option<OnProgress>) -> Option<LroLayer> {
+    // Graph's drive monitors: the defaults, and one more host (behaviour §8.4).
+    let monitor_hosts = ["api.onedrive.com", "*.sharepoint.com", "drive.example.org"];
+    let mut graph = tower_lro::GraphOptions::new().monitor_hosts(monitor_hosts);
+    if config.graph {
+        graph = graph.hosts(["management.azure.com"]);
+    }
+    let mut fabric = tower_lro::FabricOptions::new().follow_location(config.fabric_follow);
+    if config.fabric {
+        fabric = fabric.hosts(["management.azure.com"]);
+    }
+    let mut google = tower_lro::GoogleOptions::new().compute_wait(config.compute_wait);
+    if config.google {
+        google = google.hosts(["management.azure.com"]);
+    }
     let mut builder = LroLayer::builder()
         .max_transient_retries(config.max_transient_retries)
         .max_interval(config.max_interval)
         .require_monitor_on_202(config.strict)
         .add_api_version(config.add_api_version)
         .any_404_after_delete(config.any_404_after_delete)
-        // Graph's drive monitors: the defaults, and one more host (dialects, Microsoft Graph).
-        .graph_monitor_hosts(["api.onedrive.com", "*.sharepoint.com", "drive.example.org"])
-        .fabric_follow_location(config.fabric_follow)
-        .google_compute_wait(config.compute_wait);
+        .graph(graph)
+        .fabric(fabric)
+        .google(google);
     if let Some(polls) = config.max_polls {
         builder = builder.max_polls(polls);
     }
@@ -298,14 +306,7 @@ fn layer(config: &Config, hook: Option<OnProgress>) -> Option<LroLayer> {
     if config.google {
         builder = builder
             .enable(tower_lro::LroDialect::GoogleAip151)
-            .enable(tower_lro::LroDialect::GoogleDiscovery)
-            .google(tower_lro::GoogleOptions::new().hosts(["management.azure.com"]));
-    }
-    if config.graph {
-        builder = builder.graph(tower_lro::GraphOptions::new().hosts(["management.azure.com"]));
-    }
-    if config.fabric {
-        builder = builder.fabric_hosts(["management.azure.com"]);
+            .enable(tower_lro::LroDialect::GoogleDiscovery);
     }
     if config.allow != Allow::None {
         let mut origin = tower_lro::AllowedOrigin::parse(ALLOWED).expect("a valid origin");

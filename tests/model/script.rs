@@ -964,43 +964,29 @@ fn forged_token(r: &mut Reader<'_>) -> (String, Option<bool>) {
     ));
     let flags = r.byte();
     // Mostly only the state the token's dialect has (behaviour §7: else it is refused), else
-    // any state at all.
+    // any dialect's state at all.
     let consistent = flags < 160;
-    let own = |fields: &[&str]| !consistent || dialect.is_some_and(|d| fields.contains(&d));
-    let google = own(&["google-aip-151", "google-discovery"]);
+    let variant = if consistent {
+        match dialect {
+            Some("google-aip-151" | "google-discovery") => "google",
+            Some(d @ ("graph" | "fabric" | "odata" | "custom")) => d,
+            _ => "",
+        }
+    } else {
+        r.pick(&["google", "graph", "fabric", "odata", "custom", ""])
+    };
     if flags & 1 != 0 && flags & 8 != 0 {
         members.push(r#""origin_form":true"#.into());
     }
-    if flags & 2 != 0 && own(&["google-discovery"]) {
-        members.push(r#""poll_post":true"#.into());
-    }
-    if flags & 4 != 0 && (google || own(&["fabric"])) {
-        let name = r.pick(&[
-            "operations/op1",
-            "0b3c5d2e-1f2a-4b3c-8d4e-5f6a7b8c9d0e",
-            "op1",
-            "operations/../x",
-        ]);
-        members.push(format!(r#""operation_name":"{name}""#));
-    }
-    // The state: each member drawn or left out.
-    let mut fields = r.byte();
-    let mut more = r.byte();
-    if !own(&["graph", "fabric"]) {
-        fields &= !8;
-    }
-    if !google {
-        fields &= !(16 | 32);
-    }
-    if !own(&["google-discovery"]) {
-        fields &= !64;
-    }
-    if !own(&["odata"]) {
-        fields &= !128;
-    }
-    if !own(&["custom"]) {
-        more &= !8;
-    }
+    let name = r.pick(&[
+        "operations/op1",
+        "0b3c5d2e-1f2a-4b3c-8d4e-5f6a7b8c9d0e",
+        "op1",
+        "operations/../x",
+    ]);
+    let fields = r.byte();
+    let more = r.byte();
+    // The machine's state: each member drawn or left out.
     if fields & 1 != 0 {
         let wait = r.pick(&[0u64, 1, 999, 1000, 30_000, 3_600_000, u64::MAX]);
         state.push(format!(r#""wait_ms":{wait}"#));
@@ -1009,38 +995,71 @@ fn forged_token(r: &mut Reader<'_>) -> (String, Option<bool>) {
         let step = r.pick(&[0u32, 1, 5, 40, u32::MAX]);
         state.push(format!(r#""schedule_step":{step}"#));
     }
+    if more & 16 != 0 {
+        let row = r.pick(&[0u32, 1, 3, u32::MAX]);
+        state.push(format!(r#""transient_in_row":{row}"#));
+    }
     if fields & 4 != 0 {
         state.push(r#""location_unusable":true"#.into());
     }
-    if fields & 8 != 0 || spoil == Some(2) {
-        let kept = match spoil {
-            Some(2) => r.pick(&[
-                r#"{"headers":[["x-a",[255,0]]],"body":[255,254,0]}"#,
-                r#"{"headers":[["bad name","x"]],"body":""}"#,
-            ]),
-            _ => r.pick(&[
-                r#"{"headers":[["content-type","application/json"],["x-ms-request-id","r1"]],"body":"{\"newPassword\":\"SEKRET4\"}"}"#,
-                r#"{"headers":[],"body":"{\"status\":\"Succeeded\"}"}"#,
-                r#"{"headers":[],"body":[123,125]}"#,
-            ]),
-        };
-        state.push(format!(r#""kept":{kept}"#));
+    // The dialect's own state, in its own shape (`"dialect_state": {"graph": {...}}`).
+    let kept = match spoil {
+        Some(2) => r.pick(&[
+            r#"{"headers":[["x-a",[255,0]]],"body":[255,254,0]}"#,
+            r#"{"headers":[["bad name","x"]],"body":""}"#,
+        ]),
+        _ => r.pick(&[
+            r#"{"headers":[["content-type","application/json"],["x-ms-request-id","r1"]],"body":"{\"newPassword\":\"SEKRET4\"}"}"#,
+            r#"{"headers":[],"body":"{\"status\":\"Succeeded\"}"}"#,
+            r#"{"headers":[],"body":[123,125]}"#,
+        ]),
+    };
+    let mut own: Vec<String> = Vec::new();
+    match variant {
+        "google" => {
+            if flags & 4 != 0 {
+                own.push(format!(r#""name":"{name}""#));
+            }
+            if flags & 2 != 0 {
+                own.push(r#""poll_post":true"#.into());
+            }
+            if fields & 16 != 0 {
+                own.push(r#""metadata_type":"m.T","response_type":"r.T""#.into());
+            }
+            if fields & 32 != 0 {
+                own.push(r#""result_missing":true"#.into());
+            }
+            if fields & 64 != 0 {
+                let link = r.pick(&[
+                    "https://www.googleapis.com/v1/projects/p/zones/z/instances/i",
+                    "https://evil.example/v1/x?sig=SEKRET1t",
+                ]);
+                own.push(format!(r#""target_link":"{link}""#));
+            }
+        }
+        "graph" if fields & 8 != 0 || spoil == Some(2) => own.push(format!(r#""first":{kept}"#)),
+        "fabric" => {
+            own.push(format!(r#""id":"{name}""#));
+            if fields & 8 != 0 || spoil == Some(2) {
+                own.push(format!(r#""succeeded":{kept}"#));
+            }
+        }
+        "odata" => own.push(format!(r#""dataverse":{}"#, fields & 128 != 0)),
+        "custom" => {
+            let custom = r.pick(&["actions", "nope"]);
+            own.push(format!(r#""name":"{custom}","state":"{{}}""#));
+        }
+        _ => {}
     }
-    if fields & 16 != 0 {
-        state.push(r#""metadata_type":"m.T","response_type":"r.T""#.into());
-    }
-    if fields & 32 != 0 {
-        state.push(r#""result_missing":true"#.into());
-    }
-    if fields & 64 != 0 {
-        let link = r.pick(&[
-            "https://www.googleapis.com/v1/projects/p/zones/z/instances/i",
-            "https://evil.example/v1/x?sig=SEKRET1t",
-        ]);
-        state.push(format!(r#""target_link":"{link}""#));
-    }
-    if fields & 128 != 0 {
-        state.push(r#""dataverse":true"#.into());
+    let spoiled_kept = spoil == Some(2) && !matches!(variant, "graph" | "fabric");
+    if spoiled_kept {
+        // Keep the spoiled `kept` where the format reads it: a Graph first response.
+        state.push(format!(r#""dialect_state":{{"graph":{{"first":{kept}}}}}"#));
+    } else if !own.is_empty() || (variant == "graph" && more & 128 != 0) {
+        state.push(format!(
+            r#""dialect_state":{{"{variant}":{{{}}}}}"#,
+            own.join(",")
+        ));
     }
     if more & 1 != 0 || spoil == Some(3) {
         let via = match spoil {
@@ -1060,12 +1079,6 @@ fn forged_token(r: &mut Reader<'_>) -> (String, Option<bool>) {
     if more & 4 != 0 {
         let word = r.pick(&["Running", "Succeeded", "completed", ""]);
         state.push(format!(r#""status":"{word}""#));
-    }
-    if more & 8 != 0 {
-        let name = r.pick(&["actions", "nope"]);
-        state.push(format!(
-            r#""custom_dialect":"{name}","custom_state":"{{}}""#
-        ));
     }
     if spoil == Some(4) {
         // Not a member of the format's state.
