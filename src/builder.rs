@@ -31,7 +31,7 @@ impl LroLayer {
     }
 }
 
-/// Configuration of an [`LroLayer`]; every setter has a default from the contract.
+/// Configuration of an [`LroLayer`]; every setter has a default from the behaviour page.
 ///
 /// ```
 /// use std::time::Duration;

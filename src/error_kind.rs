@@ -40,7 +40,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The kind's name, as used in the contract.
+    /// The kind's name, as the behaviour page uses it.
     ///
     /// ```
     /// assert_eq!(tower_lro::ErrorKind::TimedOut.as_str(), "TimedOut");

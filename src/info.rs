@@ -139,7 +139,7 @@ impl LroDialect {
 pub(crate) struct DialectSet(u8);
 
 impl Default for DialectSet {
-    /// Azure, Graph, Fabric and OData: their markers are protocol-level (dialects §8).
+    /// Azure, Graph, Fabric and OData: their markers are protocol-level (behaviour §8.1).
     fn default() -> Self {
         DialectSet(
             LroDialect::Azure.bit()

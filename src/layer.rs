@@ -27,7 +27,7 @@ pub struct LroLayer {
 }
 
 impl LroLayer {
-    /// A layer with the default settings of the contract.
+    /// A layer with the default settings of the behaviour page.
     ///
     /// ```
     /// let layer = tower_lro::LroLayer::new();

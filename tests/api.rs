@@ -227,7 +227,7 @@ async fn inline_results_hand_over_the_monitors_result_member() {
     assert_eq!(text(response).await, "");
 }
 
-// ---- dialects §7: the generic asynchronous request-reply pattern ----
+// ---- behaviour §8.7: the generic asynchronous request-reply pattern ----
 
 const ACCEPTOR: &str = "https://fn.example/api/AsyncProcessingWorkAcceptor";
 const STATUS: &str = "https://fn.example/api/RequestStatus/7f";

@@ -573,7 +573,7 @@ async fn box_clone_sync_service_resolves_an_operation() {
     assert_eq!(lines[5..], operation_lines("b2"));
 }
 
-/// Dialects §7: a status endpoint that redirects to its result. With `FollowRedirect` above the
+/// Behaviour §8.7: a status endpoint that redirects to its result. With `FollowRedirect` above the
 /// layer (its recommended place), the layer sees the 303 itself: it is the operation's end, its
 /// target the result, fetched through the origin rule.
 #[tokio::test]

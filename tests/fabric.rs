@@ -1,4 +1,4 @@
-//! Microsoft Fabric's operations end to end (dialects §5) through hyper-util's client against a
+//! Microsoft Fabric's operations end to end (behaviour §8.5) through hyper-util's client against a
 //! loopback server that answers for Fabric's hosts.
 
 mod support;

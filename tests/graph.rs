@@ -1,4 +1,4 @@
-//! Microsoft Graph's operations end to end (dialects §4): each example exchange through
+//! Microsoft Graph's operations end to end (behaviour §8.4): each example exchange through
 //! hyper-util's client against a loopback server that answers for Graph's and OneDrive's hosts.
 
 mod support;

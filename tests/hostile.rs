@@ -383,7 +383,7 @@ async fn status_words_compare_case_insensitively_and_never_by_substring() {
         ("NotSucceeded", Some(ErrorKind::TimedOut)),
         ("FailedOver", Some(ErrorKind::TimedOut)),
         ("Canceling", Some(ErrorKind::TimedOut)),
-        // An empty word is absent (contract §1): a monitor without a status.
+        // An empty word is absent (behaviour, "Status words"): a monitor without a status.
         ("", Some(ErrorKind::MissingStatus)),
     ];
     for &(word, expected) in cases {

@@ -1,4 +1,4 @@
-//! OData asynchronous requests end to end (dialects §6): the caller asks `Prefer:
+//! OData asynchronous requests end to end (behaviour §8.6): the caller asks `Prefer:
 //! respond-async`, the monitor answers 202 until the result, whose own status is in
 //! `AsyncResult` or in an embedded `application/http` message; and Dataverse's variant.
 
@@ -31,7 +31,7 @@ async fn run(req: Request<Full<Bytes>>) -> Result<ClientResponse, tower::BoxErro
         .await
 }
 
-/// The 4.01 service of the contract's example: 202, 202, then 200 + `AsyncResult`.
+/// The 4.01 service of the behaviour page's example (§8.6): 202, 202, then 200 + `AsyncResult`.
 async fn service(result: fn(&Hit) -> Answer) -> TestServer {
     TestServer::start(move |hit| match (hit.method.as_str(), hit.path.as_str()) {
         ("POST", "/service/Customers") => at(202).header("location", "/service/$async/17").empty(),

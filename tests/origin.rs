@@ -15,7 +15,7 @@ use support::*;
 use tower::{Layer, ServiceExt};
 use tower_lro::{AllowedOrigin, ErrorKind, FinalStateVia, LroError, LroInfo, LroOptions};
 
-/// A request carrying every credential header of the contract.
+/// A request carrying every credential header of behaviour §3.
 fn with_credentials(method: Method, url: &str) -> Request<Full<Bytes>> {
     let mut builder = request(method, url).header("x-ms-client-request-id", "req-1");
     for name in CREDENTIALS {

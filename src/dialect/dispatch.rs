@@ -1,4 +1,4 @@
-//! Choosing an operation's dialect (dialects §1.1) and calling its rules: the registry of the
+//! Choosing an operation's dialect (behaviour §8.1) and calling its rules: the registry of the
 //! built-in dialects, and the user's dialects after them in the layer's configuration.
 
 use std::time::Duration;
@@ -10,7 +10,7 @@ use super::{azure, fabric, google, graph, odata, user, Facts, Reply, Rules, Verd
 use crate::info::LroDialect;
 use crate::wire::retry_after::PollSchedule;
 
-/// The built-in dialects, in dialects §1.1's order of trial. A new one is its own file and a
+/// The built-in dialects, in behaviour §8.1's order of trial. A new one is its own file and a
 /// line here.
 static BUILTINS: [&dyn Builtin; 6] = [
     &odata::OData,
@@ -103,7 +103,7 @@ impl Dialect {
             .flatten()
     }
 
-    /// The dialect of an operation, and what its first response means (dialects §1.1): the
+    /// The dialect of an operation, and what its first response means (behaviour §8.1): the
     /// first dialect that claims it and does not pass it on.
     pub(crate) fn start(
         rules: &Rules,

@@ -1,5 +1,5 @@
 //! Microsoft Fabric: a `202` with `x-ms-operation-id`, polled at `/{v}/operations/{id}` on the
-//! original origin; the result at `…/result` (dialects §5).
+//! original origin; the result at `…/result` (behaviour §8.5).
 
 use std::sync::Arc;
 

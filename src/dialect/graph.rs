@@ -1,6 +1,6 @@
 //! Microsoft Graph: a `202 Accepted` with a `Location` monitor, in three shapes (drive copy on
 //! another host, Teams' version-relative operations, stepwise operations); the body decides
-//! (dialects §4).
+//! (behaviour §8.4).
 
 use std::sync::Arc;
 

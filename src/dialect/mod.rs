@@ -165,7 +165,7 @@ impl Verb {
 }
 
 /// A request that addresses an operation rather than starting one (`…/operations/{id}`,
-/// `…:wait`, `…:cancel`, `…/wait`): starts no dialect's operation but Azure's (dialects §1.2).
+/// `…:wait`, `…:cancel`, `…/wait`): starts no dialect's operation but Azure's (behaviour §8.1).
 pub(crate) fn addresses_operation(uri: &Uri) -> bool {
     let path = uri.path().trim_end_matches('/');
     let last = path.rsplit('/').next().unwrap_or_default();
@@ -176,7 +176,7 @@ pub(crate) fn addresses_operation(uri: &Uri) -> bool {
     segments.next().is_some() && segments.next().is_some_and(|id| !id.is_empty())
 }
 
-/// Dialects §1.2 for a built-in dialect's claim: a forced dialect, or a request that does not
+/// Behaviour §8.1 for a built-in dialect's claim: a forced dialect, or a request that does not
 /// address an operation.
 pub(crate) fn starts_operations(forced: bool, facts: &Facts) -> bool {
     forced || !addresses_operation(&facts.orig.uri)
@@ -277,7 +277,7 @@ pub(crate) struct Rules {
     pub(crate) add_api_version: bool,
     pub(crate) final_state_via: Option<FinalStateVia>,
     pub(crate) inline_result: bool,
-    /// Dialects §7 rule 2: normalized status words on Location polls.
+    /// Behaviour §8.7: normalized status words on Location polls.
     pub(crate) generic_vocabulary: bool,
 }
 

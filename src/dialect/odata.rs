@@ -1,4 +1,4 @@
-//! OData asynchronous requests (dialects §6): the caller asked `Prefer: respond-async`, the
+//! OData asynchronous requests (behaviour §8.6): the caller asked `Prefer: respond-async`, the
 //! service answered `202` + `Location`; the monitor answers `202` until the result, whose own
 //! status is in `AsyncResult` or in an embedded `application/http` message.
 

@@ -138,7 +138,7 @@ impl Operation {
                 if let Err(e) = self.aim(target, Some(reply), reply.now) {
                     return Next::Fail(e);
                 }
-                // A redirect's target may carry its credential in its query (dialects §1.5).
+                // A redirect's target may carry its credential in its query (behaviour §8.8).
                 let redirect = crate::dialect::is_redirect(reply.head.status);
                 self.final_bare |= redirect;
                 // A redirect's Retry-After is the least wait before its GET (RFC 9110 §10.2.3).

@@ -1,4 +1,4 @@
-//! The rules the contract refined after real traffic and an adversarial review (§1, §2, §3,
+//! The rules the behaviour page refined after real traffic and an adversarial review (§1, §2, §3,
 //! §5), fed straight into the machine. Each of these failed on the machine before them.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Retry hints (contract §2) and the schedule used without one.
+//! Retry hints (behaviour §2) and the schedule used without one.
 
 use std::time::{Duration, SystemTime};
 
@@ -43,7 +43,7 @@ pub(crate) fn hint(headers: &HeaderMap, now: impl Fn() -> SystemTime) -> Option<
 }
 
 /// A non-negative decimal integer; one too large for 64 bits is unparseable, so no hint
-/// (contract §2).
+/// (behaviour §2).
 fn parse_integer(text: &str) -> Option<u64> {
     let digits = text.trim();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {

@@ -38,7 +38,7 @@ impl State {
     }
 }
 
-/// The words a Location poll's top-level `status` may use to say "still running" (contract §3b).
+/// The words a Location poll's top-level `status` may use to say "still running" (behaviour §3b).
 pub(crate) fn is_running_word(word: &str) -> bool {
     ["notstarted", "running", "inprogress", "accepted"]
         .iter()
@@ -75,7 +75,7 @@ impl<'a> StatusDoc<'a> {
         let mut de = serde_json::Deserializer::from_slice(body);
         let mut doc = de.deserialize_any(DocVisitor)?;
         de.end()?;
-        // An empty word says nothing: it counts as absent (contract §1).
+        // An empty word says nothing: it counts as absent (behaviour, "Status words").
         let blank = |w: &Cow<'_, str>| w.trim().is_empty();
         if doc.status.as_ref().is_some_and(blank) {
             doc.status = None;

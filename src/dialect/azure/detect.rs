@@ -18,12 +18,12 @@ fn may_start(status: StatusCode) -> bool {
     matches!(status.as_u16(), 200..=202)
 }
 
-/// Whether an Azure status monitor header is present (dialects §1.1 row 3).
+/// Whether an Azure status monitor header is present (behaviour §8.1).
 pub(crate) fn has_status_monitor(headers: &HeaderMap) -> bool {
     headers.contains_key(AAO) || headers.contains_key(OL)
 }
 
-/// The original body is read only where a rule needs it (contract §3): a POST or DELETE whose
+/// The original body is read only where a rule needs it (behaviour §3): a POST or DELETE whose
 /// status and headers alone decide is handed over unbuffered, so streams reach the caller.
 pub(crate) fn body_cap(rules: &Rules, facts: &Facts, head: &response::Parts) -> Option<usize> {
     let status = head.status.as_u16();

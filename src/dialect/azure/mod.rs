@@ -51,7 +51,7 @@ impl Builtin for Azure {
         )
     }
 
-    /// A status monitor header makes Azure the only candidate (dialects §1.1 row 1).
+    /// A status monitor header makes Azure the only candidate (behaviour §8.1).
     fn preempts(&self, head: &response::Parts) -> bool {
         detect::has_status_monitor(&head.headers)
     }

@@ -89,7 +89,7 @@ fn location(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
         return Verdict::Poll;
     }
     if crate::dialect::is_redirect(status) {
-        // Dialects §7: a redirect from the status endpoint is its completion; the result is a
+        // Behaviour §8.7: a redirect from the status endpoint is its completion; the result is a
         // GET of its target (through the origin rule, after its Retry-After).
         return match Target::first_in(&facts.target.uri, &head.headers, http::header::LOCATION) {
             Some(target) => Verdict::Fetch(facts.for_request(target, rules)),
@@ -143,7 +143,7 @@ fn location(rules: &Rules, facts: &mut Facts, reply: Reply<'_>) -> Verdict {
     Verdict::fail(ErrorKind::OperationFailed)
 }
 
-/// The opt-in generic vocabulary (dialects §7): a status word lowercased, with spaces, `_` and
+/// The opt-in generic vocabulary (behaviour §8.7): a status word lowercased, with spaces, `_` and
 /// `-` removed, as asynchronous request-reply endpoints spell them ("In progress").
 fn generic_state(word: &str) -> Option<State> {
     let folded: String = word

@@ -302,7 +302,7 @@ fn row8_post_delete_202_without_headers() {
 
 #[test]
 fn row9_everything_else_passes() {
-    // POST 201 with no headers, POST 200 with a running PS: not LROs by the contract.
+    // POST 201 with no headers, POST 200 with a running PS: not LROs (behaviour §1, row 9).
     let mut h = start("POST");
     expect_pass(h.feed(201, &[], r#"{"provisioningState":"Creating"}"#));
     let mut h = start("POST");

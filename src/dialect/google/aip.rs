@@ -1,5 +1,5 @@
 //! Google AIP-151: a `200` whose body is a `google.longrunning.Operation`, polled at
-//! `{version prefix}/{name}` on the original origin until `done` (dialects §2).
+//! `{version prefix}/{name}` on the original origin until `done` (behaviour §8.2).
 
 use std::borrow::Cow;
 

@@ -1,4 +1,4 @@
-//! Google's discovery-style operations: Compute, GKE and Cloud SQL (dialects §3). Each API has
+//! Google's discovery-style operations: Compute, GKE and Cloud SQL (behaviour §8.3). Each API has
 //! its own Operation type with a `status` that ends at `DONE`.
 
 use std::borrow::Cow;

@@ -196,7 +196,7 @@ pub(crate) fn rpc_name(code: i64) -> &'static str {
 pub(crate) use super::addresses_operation;
 
 /// Whether a Google dialect may read this first response's body: a `200` from a scope host
-/// (or forced) to a request that addresses no operation (dialects §1.2).
+/// (or forced) to a request that addresses no operation (behaviour §8.1).
 fn may_start(
     rules: &super::Rules,
     facts: &super::Facts,

@@ -1,4 +1,4 @@
-//! The Google dialects rule by rule, fed as bytes (dialects §2 and §3).
+//! The Google dialects rule by rule, fed as bytes (behaviour §8.2 and §8.3).
 
 use http::Response;
 use tokio::time::Instant;

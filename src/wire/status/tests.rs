@@ -134,7 +134,7 @@ proptest::proptest! {
     fn status_survives_any_surrounding_json(word in "[A-Za-z ]{1,12}", pad in "[a-z]{0,8}") {
         let body = format!(r#"{{"{pad}x":[1,{{"a":null}}],"status":"{word}","properties":{{"provisioningState":"{word}"}}}}"#);
         let doc = StatusDoc::parse(body.as_bytes()).unwrap();
-        // A blank word is absent (contract §1).
+        // A blank word is absent (behaviour, "Status words").
         let expected = Some(word.as_str()).filter(|w| !w.trim().is_empty());
         proptest::prop_assert_eq!(doc.status.as_deref(), expected);
         proptest::prop_assert_eq!(doc.provisioning_state.as_deref(), expected);
