@@ -335,25 +335,12 @@ impl Builtin for Fabric {
 mod tests {
     use super::*;
     use crate::dialect::{Seen, Verb};
-    use crate::info::DialectSet;
 
     const ORIG: &str = "https://api.fabric.microsoft.com/v1/workspaces/W/notebooks";
     const ID: &str = "0acd697c-1550-43cd-b998-91bfbfbd47c6";
 
     fn rules() -> Rules {
-        Rules {
-            dialects: DialectSet::default(),
-            forced: None,
-            hosts: Default::default(),
-            inspect_cap: 1 << 20,
-            body_cap: 1 << 20,
-            require_monitor_on_202: false,
-            any_404_after_delete: false,
-            add_api_version: false,
-            final_state_via: None,
-            inline_result: false,
-            generic_vocabulary: false,
-        }
+        Rules::for_tests()
     }
 
     /// A Fabric operation started by a 202, then one state response read.

@@ -358,25 +358,12 @@ pub(super) fn resolve_for(orig: &str, raw: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::dialect::Verb;
-    use crate::info::DialectSet;
 
     const ORIG: &str = "https://graph.microsoft.com/v1.0/me/drive/items/X/copy";
     const MONITOR: &str = "https://graph.microsoft.com/v1.0/monitor/X";
 
     fn rules() -> Rules {
-        Rules {
-            dialects: DialectSet::default(),
-            forced: None,
-            hosts: Default::default(),
-            inspect_cap: 1 << 20,
-            body_cap: 1 << 20,
-            require_monitor_on_202: false,
-            any_404_after_delete: false,
-            add_api_version: false,
-            final_state_via: None,
-            inline_result: false,
-            generic_vocabulary: false,
-        }
+        Rules::for_tests()
     }
 
     /// A copy started by a 202, then one monitor answer read.

@@ -281,6 +281,26 @@ pub(crate) struct Rules {
     pub(crate) generic_vocabulary: bool,
 }
 
+#[cfg(test)]
+impl Rules {
+    /// The default layer's rules, for the dialects' table tests.
+    pub(crate) fn for_tests() -> Rules {
+        Rules {
+            dialects: DialectSet::default(),
+            forced: None,
+            hosts: Default::default(),
+            inspect_cap: 1 << 20,
+            body_cap: 1 << 20,
+            require_monitor_on_202: false,
+            any_404_after_delete: false,
+            add_api_version: false,
+            final_state_via: None,
+            inline_result: false,
+            generic_vocabulary: false,
+        }
+    }
+}
+
 /// What the operation's dialect keeps about it: one variant a dialect, its type in the
 /// dialect's own file. Tokens carry it as serde writes it (`{"graph": {...}}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -17,16 +17,7 @@ pub(super) fn rules() -> Rules {
         dialects: DialectSet::default()
             .with(LroDialect::GoogleAip151, true)
             .with(LroDialect::GoogleDiscovery, true),
-        forced: None,
-        hosts: Default::default(),
-        inspect_cap: 1 << 20,
-        body_cap: 1 << 20,
-        require_monitor_on_202: false,
-        any_404_after_delete: false,
-        add_api_version: false,
-        final_state_via: None,
-        inline_result: false,
-        generic_vocabulary: false,
+        ..Rules::for_tests()
     }
 }
 
