@@ -21,6 +21,11 @@
 //! together), `LRO_BENCH_CONNS` (requests in flight, hence connections; default 1,024: the
 //! loopback has ~28k ephemeral ports and the fd limit here is 20,000).
 //!
+//! `LRO_BENCH_LEAN=1` is the lean client a small service runs: K = 100, 1,000 and 5,000, 100
+//! connections, 3 polls per operation (two `InProgress`, then `Succeeded`), the client pinned to
+//! core 0 and the server to core 1 (`taskset`, when the machine has it), each on a current-thread
+//! runtime in its own process.
+//!
 //! Run without `--bench` (as `cargo test --benches` does) it makes one small smoke run.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -169,8 +174,21 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// Status answers before the operation succeeds.
+/// Status answers before the operation succeeds (two in the lean mode: 3 polls).
 const IN_PROGRESS: u32 = 3;
+
+/// The lean mode (`LRO_BENCH_LEAN`): see the module docs.
+fn lean() -> bool {
+    std::env::var_os("LRO_BENCH_LEAN").is_some()
+}
+
+fn in_progress() -> u32 {
+    if lean() {
+        IN_PROGRESS - 1
+    } else {
+        IN_PROGRESS
+    }
+}
 
 fn main() -> Result<(), BoxError> {
     match std::env::var("LRO_BENCH_ROLE").as_deref() {
@@ -208,6 +226,7 @@ fn server() -> Result<(), BoxError> {
             wait_ms: wait_ms.to_string(),
             polls: Mutex::default(),
             connections: AtomicU64::new(0),
+            in_progress: in_progress(),
         });
         loop {
             let (stream, _) = listener.accept().await?;
@@ -234,6 +253,7 @@ struct ServerState {
     /// Status answers given so far, per operation.
     polls: Mutex<HashMap<u64, u32>>,
     connections: AtomicU64,
+    in_progress: u32,
 }
 
 impl ServerState {
@@ -256,7 +276,7 @@ impl ServerState {
             let mut polls = self.polls.lock().unwrap();
             let n = polls.entry(id).or_default();
             *n += 1;
-            if *n <= IN_PROGRESS {
+            if *n <= self.in_progress {
                 builder
                     .header("retry-after-ms", &self.wait_ms)
                     .body(Full::from(r#"{"status":"InProgress"}"#))
@@ -531,7 +551,17 @@ impl Drop for Guard {
 }
 
 fn spawn(role: &str, envs: &[(&str, String)]) -> Result<Guard, BoxError> {
-    let mut command = Command::new(std::env::current_exe()?);
+    let exe = std::env::current_exe()?;
+    // The lean mode pins the client to core 0 and the server to core 1, when `taskset` is there.
+    let pinned = lean() && Command::new("taskset").arg("-V").output().is_ok();
+    let mut command = if pinned {
+        let core = if role == "server" { "1" } else { "0" };
+        let mut taskset = Command::new("taskset");
+        taskset.args(["-c", core]).arg(&exe);
+        taskset
+    } else {
+        Command::new(&exe)
+    };
     command
         .env("LRO_BENCH_ROLE", role)
         .envs(envs.iter().map(|(k, v)| (k, v)))
@@ -637,14 +667,16 @@ fn orchestrate() -> Result<(), BoxError> {
             .split(',')
             .filter_map(|k| k.trim().parse().ok())
             .collect(),
+        Err(_) if benching && lean() => vec![100, 1_000, 5_000],
         Err(_) if benching => vec![1_000, 10_000],
         Err(_) => vec![10],
     };
-    let conns: usize = env_or("LRO_BENCH_CONNS", 1_024);
+    let conns: usize = env_or("LRO_BENCH_CONNS", if lean() { 100 } else { 1_024 });
     println!(
-        "end_to_end: {} ops/LRO (POST + {} polls), client limited to {conns} requests in flight",
-        IN_PROGRESS + 2,
-        IN_PROGRESS + 1
+        "end_to_end{}: {} ops/LRO (POST + {} polls), client limited to {conns} requests in flight",
+        if lean() { " (lean)" } else { "" },
+        in_progress() + 2,
+        in_progress() + 1
     );
     let mut table = Vec::new();
     for &k in &ks {
