@@ -154,7 +154,9 @@ async fn timeout_above_bounds_the_whole_operation() {
     assert!(error.is::<Elapsed>(), "{error}");
     assert!(started.elapsed() < Duration::from_secs(1));
 
-    // Several polls fit in the budget; once it is spent, polling stops.
+    // Several polls fit in the budget; once it is spent, polling stops. A poll already on the
+    // wire when the future was dropped may still land: count after it could have.
+    tokio::time::sleep(Duration::from_millis(20)).await;
     let polls = server.hits().len() - 1;
     assert!(polls >= 3, "{polls} polls");
     tokio::time::sleep(Duration::from_millis(60)).await;
