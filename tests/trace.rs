@@ -89,8 +89,8 @@ async fn polls_run_inside_the_operation_span() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn tracing_records_polls_without_secrets() {
+/// DEBUG output of this thread's subscriber, captured while the guard lives.
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -98,7 +98,12 @@ async fn tracing_records_polls_without_secrets() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test(start_paused = true)]
+async fn tracing_records_polls_without_secrets() {
+    let (captured, _guard) = capture();
 
     let (mock, mut handle) = mock::pair();
     let mut req = Request::post(format!("{ARM}/act?api-version=2024-01-01&sig=topsecret"))
@@ -148,14 +153,7 @@ async fn tracing_records_polls_without_secrets() {
 
 #[tokio::test(start_paused = true)]
 async fn the_final_get_is_named_as_such() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture();
 
     let (mock, mut handle) = mock::pair();
     let url = format!("{ARM}/things/t1?api-version=2024-01-01");
