@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -325,4 +325,67 @@ fn pieces(c: &mut Criterion) {
 }
 
 criterion_group!(benches, pass_through, resolve, pieces);
-criterion_main!(benches);
+
+/// `LRO_BENCH_COUNT=<what>:<n>` runs `n` of one side, untimed, for an instruction count:
+/// `valgrind --tool=callgrind` at two `n` and the difference over their gap is the cost of one
+/// (setup cancels). `<what>` is `get/bare`, `get/layered`, `resolve/floor` or `resolve/layered`.
+fn count(spec: &str) {
+    let (what, n) = spec.split_once(':').expect("LRO_BENCH_COUNT=<what>:<n>");
+    let n: u64 = n.parse().expect("a count");
+    let rt = Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let get = || {
+        Request::get(format!("{ORIGIN}{RESOURCE}"))
+            .body(String::new())
+            .unwrap()
+    };
+    let wait = Duration::from_nanos(1);
+    let service = Ops::default().service();
+    let layer = LroLayer::builder()
+        .schedule(PollSchedule::fixed(wait).unwrap())
+        .build()
+        .unwrap();
+    let mut id = 0u64;
+    let mut start = move || {
+        id += 1;
+        Request::post(format!("{ORIGIN}/ops/{id}"))
+            .body(String::new())
+            .unwrap()
+    };
+    rt.block_on(async move {
+        match what {
+            "get/bare" => {
+                black_box(drive(&mut service_fn(instant), n, get).await);
+            }
+            "get/layered" => {
+                let mut layered = LroLayer::new().layer(service_fn(instant));
+                black_box(drive(&mut layered, n, get).await);
+            }
+            "resolve/floor" => {
+                for _ in 0..n {
+                    black_box(floor(&service, start(), wait).await.unwrap());
+                }
+            }
+            "resolve/layered" => {
+                let mut layered = layer.layer(service.clone());
+                for _ in 0..n {
+                    let svc = layered.ready().await.unwrap();
+                    let response = svc.call(start()).await.unwrap();
+                    black_box(response.into_body().collect().await.unwrap().to_bytes());
+                }
+            }
+            other => panic!("unknown LRO_BENCH_COUNT side {other:?}"),
+        }
+    });
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("LRO_BENCH_COUNT") {
+        return count(&spec);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

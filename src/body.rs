@@ -31,7 +31,8 @@ pin_project! {
     enum Kind<B: Body> {
         Inner { #[pin] body: B },
         Replay { data: Option<Bytes>, trailers: Option<Box<HeaderMap>> },
-        Prefixed { data: Option<Bytes>, rest: Pin<Box<B>> },
+        // The rest in the box the layer read it in (`None` once it was dropped).
+        Prefixed { data: Option<Bytes>, rest: Pin<Box<Option<B>>> },
         // The bytes read before the inner body failed, then its error, as the caller would
         // have met it without the layer.
         Failed { data: Option<Bytes>, error: Option<<B as Body>::Error> },
@@ -56,7 +57,7 @@ impl<B: Body> LroBody<B> {
         }
     }
 
-    pub(crate) fn prefixed(data: Bytes, rest: Pin<Box<B>>) -> Self {
+    pub(crate) fn prefixed(data: Bytes, rest: Pin<Box<Option<B>>>) -> Self {
         LroBody {
             kind: Kind::Prefixed {
                 data: Some(data).filter(|d| !d.is_empty()),
@@ -121,6 +122,8 @@ where
     type Data = Bytes;
     type Error = B::Error;
 
+    // Inlined: on pass-through the wrapper must fold into the inner body's own poll.
+    #[inline]
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -137,7 +140,10 @@ where
                 if let Some(data) = data.take() {
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
-                rest.as_mut().poll_frame(cx)
+                match rest.as_mut().as_pin_mut() {
+                    Some(rest) => rest.poll_frame(cx),
+                    None => Poll::Ready(None),
+                }
             }
             KindProj::Failed { data, error } => {
                 if let Some(data) = data.take() {
@@ -149,11 +155,19 @@ where
         }
     }
 
+    #[inline]
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Replay { data, trailers } => data.is_none() && trailers.is_none(),
-            Kind::Prefixed { data, rest } => data.is_none() && rest.is_end_stream(),
+            Kind::Prefixed { data, rest } => {
+                data.is_none()
+                    && rest
+                        .as_ref()
+                        .get_ref()
+                        .as_ref()
+                        .is_none_or(B::is_end_stream)
+            }
             Kind::Failed { data, error } => data.is_none() && error.is_none(),
             Kind::Empty => true,
         }
@@ -165,7 +179,11 @@ where
             Kind::Inner { body } => body.size_hint(),
             Kind::Replay { data, .. } => SizeHint::with_exact(len(data)),
             Kind::Prefixed { data, rest } => {
-                let inner = rest.size_hint();
+                let inner = rest
+                    .as_ref()
+                    .get_ref()
+                    .as_ref()
+                    .map_or_else(|| SizeHint::with_exact(0), B::size_hint);
                 let mut hint = SizeHint::new();
                 hint.set_lower(inner.lower().saturating_add(len(data)));
                 if let Some(upper) = inner.upper() {
@@ -202,7 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn prefix_then_rest() {
-        let rest = Box::pin(Full::new(Bytes::from_static(b"def")));
+        let rest = Box::pin(Some(Full::new(Bytes::from_static(b"def"))));
         let body = LroBody::prefixed(Bytes::from_static(b"abc"), rest);
         assert_eq!(body.size_hint().exact(), Some(6));
         assert_eq!(body.collect().await.unwrap().to_bytes(), "abcdef");

@@ -181,7 +181,8 @@ pub struct LroInfo {
     pub(crate) polls: u32,
     pub(crate) transient_retries: u32,
     pub(crate) total_wait: Duration,
-    pub(crate) status: Option<String>,
+    // Common words are borrowed, as the operation keeps them: no allocation per result.
+    pub(crate) status: Option<std::borrow::Cow<'static, str>>,
     pub(crate) percent_complete: Option<f64>,
     pub(crate) final_url: Option<Uri>,
     pub(crate) gone_on_404: bool,

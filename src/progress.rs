@@ -23,7 +23,7 @@ use crate::resume::ResumeToken;
 /// ```
 #[derive(Clone, PartialEq)]
 pub struct Progress {
-    pub(crate) status: Option<String>,
+    pub(crate) status: Option<std::borrow::Cow<'static, str>>,
     pub(crate) percent_complete: Option<f64>,
     pub(crate) polls: u32,
     pub(crate) next_wait: Duration,

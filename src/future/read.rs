@@ -1,6 +1,7 @@
 //! Reading a response's body up to the cap the operation asks for, and what the driver keeps
 //! between steps.
 
+use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -14,11 +15,45 @@ use crate::operation::{Next, Seen};
 use crate::wire::headers::detached;
 use crate::LroBody;
 
+/// The body being read, pinned in place in a box the operation keeps: each read reuses the
+/// box instead of allocating one, and only a body handed over (the rest past the cap, at the
+/// end) takes it along.
+pub(super) struct Slot<B>(Option<Pin<Box<Option<B>>>>);
+
+impl<B> Slot<B> {
+    pub(super) fn empty() -> Self {
+        Slot(None)
+    }
+
+    fn put(&mut self, body: B) {
+        match &mut self.0 {
+            Some(slot) => slot.set(Some(body)),
+            None => self.0 = Some(Box::pin(Some(body))),
+        }
+    }
+
+    /// Drops the body (its connection is free again), keeping the box.
+    fn clear(&mut self) {
+        if let Some(slot) = &mut self.0 {
+            slot.set(None);
+        }
+    }
+
+    fn get(&mut self) -> Option<Pin<&mut B>> {
+        self.0.as_mut()?.as_mut().as_pin_mut()
+    }
+
+    /// The body with its box, to hand over.
+    pub(super) fn take(&mut self) -> Option<Pin<Box<Option<B>>>> {
+        self.0.take().filter(|slot| slot.is_some())
+    }
+}
+
 impl<S, B> Run<S, B> {
     /// Lets go of a body that is done with (so its connection is free during the wait), keeping
-    /// the buffer's capacity for the next poll.
+    /// the buffer's capacity and the body's box for the next poll.
     fn clear_body(&mut self) {
-        self.body = None;
+        self.body.clear();
         self.first = None;
         self.buf.clear();
         self.trailers = None;
@@ -77,7 +112,7 @@ pub(super) fn on_head<S, B: Body>(
     match run.operation.body_cap(&head) {
         Some(cap) => {
             run.clear_body();
-            run.body = Some(Box::pin(body));
+            run.body.put(body);
             run.cap = cap;
             Step::Read(head)
         }
@@ -98,7 +133,7 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let Some(body) = run.body.as_mut() else {
+    let Some(mut body) = run.body.get() else {
         return Poll::Ready(Step::Ready(Err("tower-lro: body state lost".into())));
     };
     let mut failed = None;

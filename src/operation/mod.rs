@@ -110,6 +110,37 @@ enum Phase {
     Final,
 }
 
+/// The caller's headers that go with the polls. Boxed: most requests reach the layer with
+/// none it keeps (credentials are added below it), and every waiting operation holds the field.
+#[derive(Debug, Default)]
+struct PollHeaders(Option<Box<HeaderMap>>);
+
+impl PollHeaders {
+    fn new(map: HeaderMap) -> Self {
+        PollHeaders((!map.is_empty()).then(|| Box::new(map)))
+    }
+
+    fn edit(&mut self, edit: impl FnOnce(&mut HeaderMap)) {
+        match &mut self.0 {
+            Some(map) => {
+                edit(map);
+                if map.is_empty() {
+                    self.0 = None;
+                }
+            }
+            None => {
+                let mut map = HeaderMap::new();
+                edit(&mut map);
+                *self = PollHeaders::new(map);
+            }
+        }
+    }
+
+    fn get(&self) -> HeaderMap {
+        self.0.as_deref().cloned().unwrap_or_default()
+    }
+}
+
 /// One long-running operation, from its original request to its result.
 #[derive(Debug)]
 pub(crate) struct Operation {
@@ -119,7 +150,7 @@ pub(crate) struct Operation {
     dialect: Option<Dialect>,
     pub(crate) facts: Facts,
     version: Version,
-    headers: HeaderMap,
+    headers: PollHeaders,
     extensions: Extensions,
     same_origin: bool,
     /// Whether the next request may carry the caller's credentials: decided for each request
@@ -158,7 +189,8 @@ pub(crate) struct Operation {
     handed_over: bool,
     /// The status and headers of the response that started the operation, for `LroInfo`.
     initial: Option<(StatusCode, PackedHeaders)>,
-    hooks: [Option<OnProgress>; 2],
+    /// The layer's and the request's progress hooks; boxed, as most operations have none.
+    hooks: Option<Box<[Option<OnProgress>; 2]>>,
 }
 
 impl Operation {
@@ -186,7 +218,7 @@ impl Operation {
         op.facts.asks_async = crate::dialect::odata::asks_async(req.headers());
         op.origin_form = origin_form;
         op.version = req.version();
-        op.headers = url::poll_headers(req.headers());
+        op.headers = PollHeaders::new(url::poll_headers(req.headers()));
         op.extensions = req.extensions().clone();
         Some(op)
     }
@@ -227,7 +259,7 @@ impl Operation {
             dialect: None,
             facts: Facts::new(verb, orig),
             version: Version::HTTP_11,
-            headers: HeaderMap::new(),
+            headers: PollHeaders::default(),
             extensions: Extensions::new(),
             same_origin: true,
             credentials_ok: true,
@@ -239,7 +271,8 @@ impl Operation {
             jitter: Jitter::seeded(seed),
             max_polls: options.max_polls.or(config.max_polls),
             max_duration,
-            hooks: [config.on_progress.clone(), options.on_progress.clone()],
+            hooks: (config.on_progress.is_some() || options.on_progress.is_some())
+                .then(|| Box::new([config.on_progress.clone(), options.on_progress.clone()])),
             config: config.clone(),
             started: now,
             deadline: max_duration.and_then(|max| now.checked_add(max)),
@@ -285,7 +318,7 @@ impl Operation {
             Method::GET
         };
         *req.version_mut() = self.version;
-        *req.headers_mut() = self.headers.clone();
+        *req.headers_mut() = self.headers.get();
         if !self.credentials_ok {
             url::strip_credentials(req.headers_mut());
         }
@@ -321,7 +354,7 @@ impl Operation {
             polls: self.polls,
             transient_retries: self.transient_total,
             total_wait: self.total_wait,
-            status: self.facts.status_word.as_deref().map(str::to_owned),
+            status: self.facts.status_word.clone(),
             percent_complete: self.facts.percent_complete,
             // In the final phase the target is the result's URL (and a final GET was made).
             final_url: (self.phase == Phase::Final)
@@ -391,11 +424,11 @@ impl Operation {
 
     /// Tells the progress hooks, if any, that the next request comes after `next_wait`.
     pub(crate) fn report(&self, next_wait: Duration) {
-        if self.hooks.iter().all(Option::is_none) {
+        let Some(hooks) = &self.hooks else {
             return;
-        }
+        };
         let progress = Progress {
-            status: self.facts.status_word.as_deref().map(str::to_owned),
+            status: self.facts.status_word.clone(),
             percent_complete: self.facts.percent_complete,
             polls: self.polls,
             next_wait,
@@ -403,7 +436,7 @@ impl Operation {
             monitor_url: self.shown_monitor(),
             token: self.token(),
         };
-        for hook in self.hooks.iter().flatten() {
+        for hook in hooks.iter().flatten() {
             hook.call(&progress);
         }
     }

@@ -183,12 +183,12 @@ impl Operation {
         if let Some(req) = req {
             // Same-origin requests carry these; the origin rule strips credentials per request.
             op.version = req.version();
-            op.headers = crate::wire::url::poll_headers(req.headers());
+            op.headers = super::PollHeaders::new(crate::wire::url::poll_headers(req.headers()));
             let mut extensions = req.extensions().clone();
             extensions.remove::<crate::options::LroOptions>();
             op.extensions = extensions;
         }
-        dialect.edit_poll_headers(&mut op.headers);
+        op.headers.edit(|h| dialect.edit_poll_headers(h));
         // Whether the result's URL came from a redirect (which may carry its credential in its
         // query) is not in the token: shown redacted, failing closed.
         op.final_bare = token.final_get;

@@ -62,7 +62,7 @@ impl Operation {
             return Next::PassThrough;
         };
         self.dialect = Some(dialect);
-        dialect.edit_poll_headers(&mut self.headers);
+        self.headers.edit(|h| dialect.edit_poll_headers(h));
         if !self.explicit_schedule {
             self.schedule = dialect.default_schedule(&self.rules, &self.facts);
         }
