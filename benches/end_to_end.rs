@@ -24,7 +24,8 @@
 //! `LRO_BENCH_LEAN=1` is the lean client a small service runs: K = 100, 1,000 and 5,000, 100
 //! connections, 3 polls per operation (two `InProgress`, then `Succeeded`), the client pinned to
 //! core 0 and the server to core 1 (`taskset`, when the machine has it), each on a current-thread
-//! runtime in its own process.
+//! runtime in its own process; K at once, repeated until a run holds about 10,000 operations
+//! (`LRO_BENCH_ROUNDS`), so that a run's CPU is not a few scheduler ticks' worth.
 //!
 //! Run without `--bench` (as `cargo test --benches` does) it makes one small smoke run.
 
@@ -356,11 +357,14 @@ async fn run_client() -> Result<(), BoxError> {
     if std::env::var_os("LRO_BENCH_TRACE").is_some() {
         tokio::spawn(trace_heap(heap_base, t0));
     }
-    let mut tasks = spawn_all(http.clone(), &base, k, layered())?;
+    let rounds: u64 = env_or("LRO_BENCH_ROUNDS", 1);
     let mut failed = 0u64;
-    while let Some(result) = tasks.join_next().await {
-        if !matches!(result, Ok(Ok(()))) {
-            failed += 1;
+    for round in 0..rounds {
+        let mut tasks = spawn_all(http.clone(), &base, round * k..(round + 1) * k, layered())?;
+        while let Some(result) = tasks.join_next().await {
+            if !matches!(result, Ok(Ok(()))) {
+                failed += 1;
+            }
         }
     }
     let wall = t0.elapsed();
@@ -372,9 +376,10 @@ async fn run_client() -> Result<(), BoxError> {
     let stats = http.oneshot(stats).await?.into_body().collect().await?;
     let connections = String::from_utf8_lossy(&stats.to_bytes()).trim().to_owned();
     println!(
-        "RESULT k={k} failed={failed} wall_us={} cpu_ns={cpu} ticks={ticks} \
+        "RESULT k={k} ops={} failed={failed} wall_us={} cpu_ns={cpu} ticks={ticks} \
          heap_base={heap_base} heap_peak={heap_peak} hwm_kib={hwm} \
          max_in_flight={} connections={connections}",
+        k * rounds,
         wall.as_micros(),
         MAX_IN_FLIGHT.load(Ordering::Relaxed),
     );
@@ -392,11 +397,12 @@ async fn trace_heap(base: usize, t0: Instant) {
     }
 }
 
-/// Starts K operations `POST {base}/ops/{id}` over `http`, through the layer or the floor.
+/// Starts the operations `POST {base}/ops/{id}` for each of `ids` over `http`, through the
+/// layer or the floor.
 fn spawn_all<S, B>(
     http: S,
     base: &str,
-    k: u64,
+    ids: std::ops::Range<u64>,
     layered: bool,
 ) -> Result<JoinSet<Result<(), BoxError>>, BoxError>
 where
@@ -409,7 +415,7 @@ where
     let lro = LroLayer::builder().max_transient_retries(0).build()?;
     let lro = ServiceBuilder::new().layer(lro).service(http.clone());
     let mut tasks = JoinSet::new();
-    for id in 0..k {
+    for id in ids {
         let start = Request::post(format!("{base}/ops/{id}")).body(Full::default())?;
         if layered {
             let lro = lro.clone();
@@ -460,7 +466,7 @@ fn probe() -> Result<(), BoxError> {
         });
         let heap_base = reset_peak();
         let blocks_base = BLOCKS.load(Ordering::Relaxed);
-        let tasks = spawn_all(service, "http://127.0.0.1:1", k, layered())?;
+        let tasks = spawn_all(service, "http://127.0.0.1:1", 0..k, layered())?;
         // Each task sends its POST and settles into its wait on its first poll.
         let t0 = Instant::now();
         while IN_FLIGHT.load(Ordering::Relaxed) < k as usize && t0.elapsed().as_secs() < 60 {
@@ -586,6 +592,8 @@ fn read_line<T>(child: &mut Guard, pick: impl Fn(&str) -> Option<T>) -> Result<T
 #[derive(Debug, Clone, Default)]
 struct Run {
     k: u64,
+    /// Operations run: K at once, `rounds` times over.
+    ops: f64,
     failed: u64,
     wall: f64,
     cpu_ns: f64,
@@ -596,7 +604,13 @@ struct Run {
     connections: f64,
 }
 
-fn run_once(layered: bool, k: u64, wait_ms: u64, conns: usize) -> Result<Run, BoxError> {
+fn run_once(
+    layered: bool,
+    k: u64,
+    rounds: u64,
+    wait_ms: u64,
+    conns: usize,
+) -> Result<Run, BoxError> {
     let wait = ("LRO_BENCH_WAIT_MS", wait_ms.to_string());
     let mut server = spawn("server", std::slice::from_ref(&wait))?;
     let port = read_line(&mut server, |l| l.trim().parse::<u16>().ok())?;
@@ -607,6 +621,7 @@ fn run_once(layered: bool, k: u64, wait_ms: u64, conns: usize) -> Result<Run, Bo
             wait,
             ("LRO_BENCH_PORT", port.to_string()),
             ("LRO_BENCH_K", k.to_string()),
+            ("LRO_BENCH_ROUNDS", rounds.to_string()),
             ("LRO_BENCH_CONNS", conns.to_string()),
             ("LRO_BENCH_MODE", mode.to_owned()),
         ],
@@ -614,6 +629,7 @@ fn run_once(layered: bool, k: u64, wait_ms: u64, conns: usize) -> Result<Run, Bo
     let get = result(&mut client)?;
     Ok(Run {
         k,
+        ops: get("ops"),
         failed: get("failed") as u64,
         wall: get("wall_us") / 1e6,
         cpu_ns: get("cpu_ns"),
@@ -685,17 +701,27 @@ fn orchestrate() -> Result<(), BoxError> {
             if !benching || k >= 100_000 { 1 } else { 5 },
         );
         let wait_ms: u64 = env_or("LRO_BENCH_WAIT_MS", (k / 10).max(50));
+        // Lean runs are short: K at once, repeated until a run holds ~10,000 operations, so
+        // that one run's CPU is not a few scheduler ticks' worth.
+        let rounds: u64 = env_or(
+            "LRO_BENCH_ROUNDS",
+            if benching && lean() {
+                (10_000 / k).max(1)
+            } else {
+                1
+            },
+        );
         let probe = (probe_once(false, k)?, probe_once(true, k)?);
         let (mut floors, mut layers) = (Vec::new(), Vec::new());
         for rep in 0..reps {
             // Alternate the order so drift on the shared machine hits both alike.
             for layered in [rep % 2 == 1, rep % 2 == 0] {
-                let run = run_once(layered, k, wait_ms, conns)?;
+                let run = run_once(layered, k, rounds, wait_ms, conns)?;
                 eprintln!(
                     "  k={k} wait={wait_ms}ms rep={rep} {}: {:.2}s, {:.1} µs CPU/LRO, failed {}",
                     if layered { "layer" } else { "floor" },
                     run.wall,
-                    run.cpu_ns / 1e3 / k as f64,
+                    run.cpu_ns / 1e3 / run.ops,
                     run.failed,
                 );
                 if layered { &mut layers } else { &mut floors }.push(run);
@@ -726,9 +752,9 @@ fn orchestrate() -> Result<(), BoxError> {
             println!(
                 "| {} | {name} | {wait_ms} ms | {:.0} | {:.1} ({:.1}) | {:.1} | {:.0} | {:.0} | {:.0} | {} |",
                 r.k,
-                k / r.wall,
-                r.cpu_ns / 1e3 / k,
-                r.ticks * 1e4 / k,
+                r.ops / r.wall,
+                r.cpu_ns / 1e3 / r.ops,
+                r.ticks * 1e4 / r.ops,
                 r.hwm_kib / 1024.0,
                 r.heap / k,
                 r.max_in_flight,

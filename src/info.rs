@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use http::{HeaderMap, StatusCode, Uri};
 
@@ -196,16 +196,18 @@ pub struct LroInfo {
     pub(crate) resume_token: Option<Box<crate::ResumeToken>>,
 }
 
-/// The status and headers of the response that started an operation, shared, not copied, by
-/// every `LroInfo` and error that names it.
+/// The status and headers of the response that started an operation. The packed headers are
+/// shared with the operation, not copied; held inline, so a result's `LroInfo` costs no block
+/// of its own for them.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Initial {
     pub(crate) status: StatusCode,
-    pub(crate) headers: Arc<InitialHeaders>,
+    pub(crate) headers: InitialHeaders,
 }
 
 /// The first response's headers as the operation kept them, packed; made a map only when
 /// someone asks (most callers never do), and then once.
+#[derive(Clone)]
 pub(crate) struct InitialHeaders {
     packed: PackedHeaders,
     map: OnceLock<HeaderMap>,

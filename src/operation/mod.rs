@@ -334,15 +334,16 @@ impl Operation {
         } else {
             *req.uri_mut() = target.clone();
         }
-        if self.same_origin {
-            *req.extensions_mut() = self.extensions.clone();
-        }
-        req.extensions_mut().insert(LroPoll {
+        let marker = LroPoll {
             attempt: self.polls,
             same_origin: self.same_origin,
             credentials_allowed: self.credentials_ok,
             final_get: self.phase == Phase::Final,
-        });
+        };
+        if self.same_origin {
+            *req.extensions_mut() = self.extensions.clone();
+        }
+        req.extensions_mut().insert(marker);
         req
     }
 
@@ -362,7 +363,7 @@ impl Operation {
             gone_on_404: self.facts.gone_on_404,
             initial: self.initial.as_ref().map(|(status, headers)| Initial {
                 status: *status,
-                headers: Arc::new(InitialHeaders::new(headers.clone())),
+                headers: InitialHeaders::new(headers.clone()),
             }),
             dialect: self
                 .dialect

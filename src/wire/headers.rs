@@ -34,26 +34,42 @@ const ENTRY_HEAD: usize = 7;
 
 impl PackedHeaders {
     pub(crate) fn pack(map: &HeaderMap) -> PackedHeaders {
-        let len = map.iter().fold(0usize, |n, (name, value)| {
+        // Entries too long to frame are not kept.
+        let framed = || {
+            map.iter().filter_map(|(name, value)| {
+                let name_len = u16::try_from(name.as_str().len()).ok()?;
+                let value_len = u32::try_from(value.len()).ok()?;
+                Some((name, value, name_len, value_len))
+            })
+        };
+        let len = framed().fold(0usize, |n, (name, value, _, _)| {
             n.saturating_add(ENTRY_HEAD)
                 .saturating_add(name.as_str().len())
                 .saturating_add(value.len())
         });
-        let mut out = Vec::with_capacity(len);
-        for (name, value) in map {
-            let (Ok(name_len), Ok(value_len)) = (
-                u16::try_from(name.as_str().len()),
-                u32::try_from(value.len()),
-            ) else {
-                continue;
-            };
-            out.push(u8::from(value.is_sensitive()));
-            out.extend_from_slice(&name_len.to_le_bytes());
-            out.extend_from_slice(&value_len.to_le_bytes());
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.extend_from_slice(value.as_bytes());
+        // One exact allocation, filled in place (a `Vec` turned into an `Arc` is a second one).
+        let mut packed: Arc<[u8]> = std::iter::repeat_n(0, len).collect();
+        let Some(mut out) = Arc::get_mut(&mut packed) else {
+            return PackedHeaders::default();
+        };
+        for (name, value, name_len, value_len) in framed() {
+            let entry = [
+                &[u8::from(value.is_sensitive())][..],
+                &name_len.to_le_bytes(),
+                &value_len.to_le_bytes(),
+                name.as_str().as_bytes(),
+                value.as_bytes(),
+            ];
+            for part in entry {
+                let Some((head, rest)) = std::mem::take(&mut out).split_at_mut_checked(part.len())
+                else {
+                    return PackedHeaders::default();
+                };
+                head.copy_from_slice(part);
+                out = rest;
+            }
         }
-        PackedHeaders(out.into())
+        PackedHeaders(packed)
     }
 
     /// The headers as a map, in their order, each value owning its bytes.

@@ -8,11 +8,16 @@
 //!   its schedule, the hand-written loop with `tokio::time::sleep`.
 //! - `pass_through/*`: a `POST` answered `200` with a small body, read whole: through a
 //!   `ClientWithMiddleware` holding `LroMiddleware`, and through the bare `reqwest::Client`.
+//!
+//! Criterion times wall clock, which the operation's 1 ms wait dominates. `LRO_BENCH_CPU=1 cargo
+//! bench -p tower-lro-reqwest` prints instead the client's own CPU per operation (its thread's
+//! `schedstat`; the server runs on another thread), both sides in blocks of 1,000 alternating
+//! over 7 rounds, with the median of each and of the pairs' ratios.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
@@ -147,5 +152,96 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// CPU time this thread has run, in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `LRO_BENCH_CPU`: the client's CPU per operation, middleware vs loop, and per pass-through
+/// request, middleware vs bare client; both sides of each ratio from one run.
+fn cpu() {
+    const BLOCK: u32 = 1_000;
+    const ROUNDS: usize = 7;
+    let base = server();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+    let layer = LroLayer::builder()
+        .schedule(PollSchedule::fixed(WAIT).unwrap())
+        .build()
+        .unwrap();
+    let with_lro = ClientBuilder::new(plain.clone())
+        .with(LroMiddleware::new(layer))
+        .build();
+    let (put, echo) = (format!("{base}/accounts/sa1"), format!("{base}/echo"));
+    rt.block_on(async {
+        // µs of this thread's CPU per call of `one`, over a block.
+        async fn block<F: std::future::Future<Output = Bytes>>(one: impl Fn() -> F) -> f64 {
+            let t0 = thread_cpu_ns();
+            for _ in 0..BLOCK {
+                std::hint::black_box(one().await);
+            }
+            (thread_cpu_ns() - t0) as f64 / 1e3 / f64::from(BLOCK)
+        }
+        let op_mw = || async {
+            let response = with_lro.put(&put).body("{}").send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.bytes().await.unwrap()
+        };
+        let op_loop = || hand_loop(&plain, &put);
+        let pt_mw = || async { with_lro.post(&echo).send().await.unwrap().bytes().await.unwrap() };
+        let pt_plain = || async { plain.post(&echo).send().await.unwrap().bytes().await.unwrap() };
+        // Warm the connection pool and the allocator.
+        block(op_mw).await;
+        block(op_loop).await;
+        let (mut a, mut b, mut c, mut d) = (vec![], vec![], vec![], vec![]);
+        for round in 0..ROUNDS {
+            // Alternate the order so drift on a shared machine hits both alike.
+            if round % 2 == 0 {
+                a.push(block(op_mw).await);
+                b.push(block(op_loop).await);
+                c.push(block(pt_mw).await);
+                d.push(block(pt_plain).await);
+            } else {
+                b.push(block(op_loop).await);
+                a.push(block(op_mw).await);
+                d.push(block(pt_plain).await);
+                c.push(block(pt_mw).await);
+            }
+        }
+        let pairs = |x: &[f64], y: &[f64]| median(x.iter().zip(y).map(|(x, y)| x / y).collect());
+        println!("| client CPU µs per request | middleware | by hand / bare | of medians | median of pairs |");
+        println!("|---|---|---|---|---|");
+        let (ma, mb, mc, md) = (median(a.clone()), median(b.clone()), median(c.clone()), median(d.clone()));
+        println!(
+            "| operation (PUT, 1 poll, final GET) | {ma:.1} | {mb:.1} | {:.3} | {:.3} |",
+            ma / mb,
+            pairs(&a, &b)
+        );
+        println!(
+            "| pass-through POST | {mc:.1} | {md:.1} | {:.3} | {:.3} |",
+            mc / md,
+            pairs(&c, &d)
+        );
+    });
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("LRO_BENCH_CPU").is_some() {
+        return cpu();
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
