@@ -192,19 +192,25 @@ where
     }
 }
 
-fn resolve(c: &mut Criterion) {
-    // Paused time: the 1 ns waits auto-advance, so only CPU work is measured.
+/// A paused-time runtime (the 1 ns waits auto-advance, so only CPU work is measured), the
+/// wait, and a layer that polls after that wait.
+fn resolve_setup() -> (Runtime, Duration, LroLayer) {
     let rt = Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .unwrap();
     let wait = Duration::from_nanos(1);
-    let service = Ops::default().service();
     let layer = LroLayer::builder()
         .schedule(PollSchedule::fixed(wait).unwrap())
         .build()
         .unwrap();
+    (rt, wait, layer)
+}
+
+fn resolve(c: &mut Criterion) {
+    let (rt, wait, layer) = resolve_setup();
+    let service = Ops::default().service();
     let layered = layer.layer(service.clone());
     let next_id = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let start = move || {
@@ -332,22 +338,13 @@ criterion_group!(benches, pass_through, resolve, pieces);
 fn count(spec: &str) {
     let (what, n) = spec.split_once(':').expect("LRO_BENCH_COUNT=<what>:<n>");
     let n: u64 = n.parse().expect("a count");
-    let rt = Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let (rt, wait, layer) = resolve_setup();
+    let service = Ops::default().service();
     let get = || {
         Request::get(format!("{ORIGIN}{RESOURCE}"))
             .body(String::new())
             .unwrap()
     };
-    let wait = Duration::from_nanos(1);
-    let service = Ops::default().service();
-    let layer = LroLayer::builder()
-        .schedule(PollSchedule::fixed(wait).unwrap())
-        .build()
-        .unwrap();
     let mut id = 0u64;
     let mut start = move || {
         id += 1;

@@ -98,7 +98,17 @@ async fn hand_loop(client: &reqwest::Client, url: &str) -> Bytes {
     last.bytes().await.unwrap()
 }
 
-fn bench(c: &mut Criterion) {
+/// The server, the client's runtime, the bare client and the same client with the middleware,
+/// and the operation's and the echo's URLs.
+struct Setup(
+    tokio::runtime::Runtime,
+    reqwest::Client,
+    reqwest_middleware::ClientWithMiddleware,
+    String,
+    String,
+);
+
+fn setup() -> Setup {
     let base = server();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -112,8 +122,12 @@ fn bench(c: &mut Criterion) {
     let with_lro = ClientBuilder::new(plain.clone())
         .with(LroMiddleware::new(layer))
         .build();
-    let put = format!("{base}/accounts/sa1");
-    let echo = format!("{base}/echo");
+    let (put, echo) = (format!("{base}/accounts/sa1"), format!("{base}/echo"));
+    Setup(rt, plain, with_lro, put, echo)
+}
+
+fn bench(c: &mut Criterion) {
+    let Setup(rt, plain, with_lro, put, echo) = setup();
 
     let mut group = c.benchmark_group("operation");
     group
@@ -170,20 +184,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn cpu() {
     const BLOCK: u32 = 1_000;
     const ROUNDS: usize = 7;
-    let base = server();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let plain = reqwest::Client::builder().no_proxy().build().unwrap();
-    let layer = LroLayer::builder()
-        .schedule(PollSchedule::fixed(WAIT).unwrap())
-        .build()
-        .unwrap();
-    let with_lro = ClientBuilder::new(plain.clone())
-        .with(LroMiddleware::new(layer))
-        .build();
-    let (put, echo) = (format!("{base}/accounts/sa1"), format!("{base}/echo"));
+    let Setup(rt, plain, with_lro, put, echo) = setup();
     rt.block_on(async {
         // µs of this thread's CPU per call of `one`, over a block.
         async fn block<F: std::future::Future<Output = Bytes>>(one: impl Fn() -> F) -> f64 {
